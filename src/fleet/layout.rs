@@ -1,0 +1,132 @@
+//! Cutting servers into replicas: a replica of `tp × pp` GPUs either packs into one server or
+//! spans whole servers.
+
+use crate::perf_model::Parallelism;
+use crate::units::BytesPerSec;
+
+/// How the fleet's GPUs form replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FleetLayout {
+    /// Servers in the fleet.
+    pub servers: u64,
+    /// GPUs in one server.
+    pub gpus_per_server: u32,
+    /// Tensor and pipeline degrees of a replica.
+    pub parallelism: Parallelism,
+    /// Replicas in the fleet.
+    pub replicas: u64,
+}
+
+impl FleetLayout {
+    /// Lays replicas out over `servers`, or explains why the numbers do not divide.
+    pub fn new(
+        servers: u64,
+        gpus_per_server: u32,
+        parallelism: Parallelism,
+    ) -> Result<FleetLayout, String> {
+        let per_replica = parallelism.gpus();
+        let replicas = if per_replica <= gpus_per_server {
+            if gpus_per_server % per_replica != 0 {
+                return Err(format!(
+                    "a replica of tensor_parallel × pipeline_parallel = {per_replica} GPUs does \
+                     not divide a server of {gpus_per_server} GPUs"
+                ));
+            }
+            servers * u64::from(gpus_per_server / per_replica)
+        } else {
+            if per_replica % gpus_per_server != 0 {
+                return Err(format!(
+                    "a replica of {per_replica} GPUs spans servers, so it must be a whole number \
+                     of {gpus_per_server}-GPU servers"
+                ));
+            }
+            let servers_per_replica = u64::from(per_replica / gpus_per_server);
+            if servers % servers_per_replica != 0 {
+                return Err(format!(
+                    "{servers} servers do not divide into replicas of {servers_per_replica} \
+                     servers each"
+                ));
+            }
+            servers / servers_per_replica
+        };
+        Ok(FleetLayout {
+            servers,
+            gpus_per_server,
+            parallelism,
+            replicas,
+        })
+    }
+
+    /// GPUs in the fleet.
+    pub fn gpus(&self) -> u64 {
+        self.servers * u64::from(self.gpus_per_server)
+    }
+
+    /// One-direction bandwidth per GPU that tensor-parallel all-reduces get: half the
+    /// server's scale-up link (given both directions together) when the tensor group fits in
+    /// a server, the NIC (rated per direction) otherwise.
+    pub fn tensor_link(&self, scale_up: BytesPerSec, nic: BytesPerSec) -> BytesPerSec {
+        if self.parallelism.tensor <= self.gpus_per_server {
+            scale_up / 2.0
+        } else {
+            nic
+        }
+    }
+
+    /// One-direction bandwidth per GPU between pipeline stages: inside a server when the
+    /// whole replica fits in one, over the NIC otherwise.
+    pub fn pipeline_link(&self, scale_up: BytesPerSec, nic: BytesPerSec) -> BytesPerSec {
+        if self.parallelism.gpus() <= self.gpus_per_server {
+            scale_up / 2.0
+        } else {
+            nic
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn par(tensor: u32, pipeline: u32) -> Parallelism {
+        Parallelism { tensor, pipeline }
+    }
+
+    #[test]
+    fn replicas_pack_into_servers_or_span_them() {
+        assert_eq!(FleetLayout::new(3, 8, par(2, 1)).unwrap().replicas, 12);
+        assert_eq!(FleetLayout::new(3, 8, par(8, 1)).unwrap().replicas, 3);
+        assert_eq!(FleetLayout::new(4, 8, par(8, 2)).unwrap().replicas, 2);
+        assert_eq!(FleetLayout::new(4, 8, par(8, 2)).unwrap().gpus(), 32);
+    }
+
+    #[test]
+    fn uneven_layouts_are_explained() {
+        assert!(
+            FleetLayout::new(3, 8, par(3, 1))
+                .unwrap_err()
+                .contains("does not divide")
+        );
+        assert!(
+            FleetLayout::new(3, 8, par(12, 1))
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            FleetLayout::new(3, 8, par(8, 2))
+                .unwrap_err()
+                .contains("3 servers")
+        );
+    }
+
+    #[test]
+    fn links_follow_where_the_groups_sit() {
+        let up = BytesPerSec(900e9);
+        let nic = BytesPerSec(50e9);
+        let inside = FleetLayout::new(1, 8, par(8, 1)).unwrap();
+        assert_eq!(inside.tensor_link(up, nic), BytesPerSec(450e9));
+        let across = FleetLayout::new(2, 8, par(8, 2)).unwrap();
+        assert_eq!(across.tensor_link(up, nic), BytesPerSec(450e9));
+        assert_eq!(across.pipeline_link(up, nic), BytesPerSec(50e9));
+    }
+}

@@ -1,0 +1,198 @@
+//! The `fleetsim` command line: parse, call the library, print.
+
+use clap::{Parser, Subcommand};
+use fleetsim::catalog::Catalog;
+use fleetsim::engine::{Streams, simulate};
+use fleetsim::perf_model::ModelShape;
+use fleetsim::units::si;
+use fleetsim::{Error, report, scenario};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Simulate the datacenters that serve large language models.
+#[derive(Parser)]
+#[command(name = "fleetsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a scenario and write summary.json, summary.md and timeseries.csv.
+    Run {
+        /// The scenario YAML file.
+        scenario: PathBuf,
+        /// Results folder (replaced whole); default results/<scenario name>.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of the random streams, instead of the scenario's study.seed.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Check a scenario and print the fleet it describes, without simulating.
+    Check {
+        /// The scenario YAML file.
+        scenario: PathBuf,
+    },
+    /// List the built-in GPUs and models with their key figures.
+    Catalog {
+        /// Only GPUs or only models.
+        #[arg(value_enum)]
+        only: Option<CatalogPart>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CatalogPart {
+    Gpus,
+    Models,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code() as u8)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Run {
+            scenario: path,
+            out,
+            seed,
+        } => {
+            let mut scenario = scenario::load(&path)?;
+            if let Some(seed) = seed {
+                scenario.seed = seed;
+            }
+            let started = Instant::now();
+            let output = simulate(
+                &scenario,
+                Streams {
+                    seed: scenario.seed,
+                    run: 0,
+                },
+            );
+            let elapsed = started.elapsed();
+            let dir = out.unwrap_or_else(|| report::default_output_dir(&scenario.name));
+            let doc = report::write_run(&dir, &scenario, &output)?;
+            println!("{}", report::markdown::summary_text(&doc));
+            println!(
+                "wrote {} (simulated in {:.2} s)",
+                dir.display(),
+                elapsed.as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Check { scenario: path } => {
+            let scenario = scenario::load(&path)?;
+            print_check(&scenario);
+            Ok(())
+        }
+        Command::Catalog { only } => {
+            if !matches!(only, Some(CatalogPart::Models)) {
+                print_gpus();
+            }
+            if only.is_none() {
+                println!();
+            }
+            if !matches!(only, Some(CatalogPart::Gpus)) {
+                print_models();
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_check(s: &fleetsim::scenario::Scenario) {
+    let r = &s.replica;
+    let m = &s.memory;
+    println!("{}: valid", s.name);
+    println!(
+        "  fleet    {} servers × {} {} = {} GPUs → {} replicas of tp {} × pp {}",
+        s.fleet.servers,
+        s.fleet.gpus_per_server,
+        r.gpu.name,
+        s.fleet.gpus(),
+        s.fleet.replicas,
+        r.parallelism.tensor,
+        r.parallelism.pipeline
+    );
+    println!(
+        "  memory   per GPU {} usable = {} weights + {} activations + {} KV cache",
+        m.usable_per_gpu, m.weights_per_gpu, m.activations_per_gpu, m.kv_cache_per_gpu
+    );
+    println!(
+        "  KV cache {} tokens per replica ({} blocks of {})",
+        s.kv_blocks_per_replica * u64::from(s.kv_block_tokens),
+        s.kv_blocks_per_replica,
+        s.kv_block_tokens
+    );
+    println!(
+        "  traffic  {:.3} requests/s on average over {:.1} h",
+        s.workload.mean_rate,
+        s.horizon.0 / 3600.0
+    );
+}
+
+fn print_gpus() {
+    println!(
+        "{:<10} {:<16} {:>9} {:>11} {:>12} {:>12} {:>7} {:>7} {:>11}",
+        "id", "name", "memory", "bandwidth", "bf16", "fp8", "TDP", "idle", "scale-up"
+    );
+    for g in &Catalog::builtin().gpus {
+        println!(
+            "{:<10} {:<16} {:>9} {:>11} {:>12} {:>12} {:>7} {:>7} {:>11}",
+            g.id,
+            g.name,
+            g.memory.to_string(),
+            si(g.memory_bandwidth.0, "B/s"),
+            si(g.tensor.bf16.0, "FLOPS"),
+            g.tensor.fp8.map_or("–".into(), |f| si(f.0, "FLOPS")),
+            format!("{:.0} W", g.tdp.0),
+            format!("{:.0} W", g.idle_power.0),
+            si(g.scale_up_link.0, "B/s"),
+        );
+    }
+}
+
+fn print_models() {
+    println!(
+        "{:<15} {:<34} {:>10} {:>10} {:>7} {:>7} {:>9} {:>13} {:>9}",
+        "id",
+        "name",
+        "params",
+        "active",
+        "layers",
+        "hidden",
+        "kv heads",
+        "KV/token bf16",
+        "context"
+    );
+    for m in &Catalog::builtin().models {
+        let shape = ModelShape::of(m);
+        let kv = fleetsim::units::Bytes(shape.kv_elements_per_token() * 2.0);
+        println!(
+            "{:<15} {:<34} {:>10} {:>10} {:>7} {:>7} {:>9} {:>13} {:>9}",
+            m.id,
+            m.name,
+            format!("{:.2}B", shape.total_params() / 1e9),
+            format!("{:.2}B", shape.active_params() / 1e9),
+            m.layers,
+            m.hidden,
+            if m.mla.is_some() {
+                "MLA".into()
+            } else {
+                m.kv_heads.to_string()
+            },
+            kv.to_string(),
+            m.context
+        );
+    }
+}

@@ -1,0 +1,456 @@
+//! The time, FLOPs and bytes of one forward step of a replica: a roofline per operator
+//! class, divided across tensor-parallel ranks, plus collectives and a fixed overhead.
+//!
+//! For each class (layer matrix products, attention, LM head) the time is
+//! `max(FLOPs / (tp·peak·η_compute), bytes_per_rank / (bandwidth·η_memory))`; the classes run
+//! one after the other. Tensor parallelism adds two all-reduces per layer, each moving
+//! `2(tp−1)/tp · T·h·2` bytes over one direction of the link plus a fixed latency (the ring
+//! algorithm's volume; Patarasuk & Yuan 2009). Pipeline stages run one after the other for a
+//! batch (no micro-batch overlap), handing `T·h·2` bytes of activations across each stage
+//! boundary. Activations are bf16 (2 bytes); activation traffic to memory is not counted.
+
+use super::shape::ModelShape;
+use crate::catalog::{Gpu, Model, Precision};
+use crate::units::{Bytes, BytesPerSec, Flops, FlopsPerSec, Seconds};
+
+/// Bytes per activation element exchanged between ranks and stages (bf16).
+const ACTIVATION_BYTES: f64 = 2.0;
+
+/// Tensor- and pipeline-parallel degrees of a replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parallelism {
+    /// Tensor-parallel degree: GPUs that split every layer.
+    pub tensor: u32,
+    /// Pipeline-parallel degree: stages of consecutive layers.
+    pub pipeline: u32,
+}
+
+impl Parallelism {
+    /// GPUs in one replica: `tp × pp`.
+    pub fn gpus(&self) -> u32 {
+        self.tensor * self.pipeline
+    }
+}
+
+/// Achieved fractions of the hardware peaks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Efficiencies {
+    /// Fraction of peak tensor throughput a matrix product reaches (`η_compute`).
+    pub compute: f64,
+    /// Fraction of peak memory bandwidth a streaming read reaches (`η_memory`).
+    pub memory: f64,
+    /// Fraction of link bandwidth a collective reaches (`η_link`).
+    pub link: f64,
+}
+
+/// Fixed times that do not scale with the work.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Overheads {
+    /// Per step: scheduling, sampling, kernel launches not hidden by CUDA graphs.
+    pub step: Seconds,
+    /// Per collective or pipeline hand-off: launch and synchronisation latency.
+    pub collective: Seconds,
+}
+
+/// Everything the step model needs about a replica.
+#[derive(Clone, Debug)]
+pub struct ReplicaSetup {
+    /// The model served.
+    pub model: Model,
+    /// The GPU it runs on.
+    pub gpu: Gpu,
+    /// Weight storage format.
+    pub weights: Precision,
+    /// KV-cache storage format.
+    pub kv_cache: Precision,
+    /// Tensor and pipeline degrees.
+    pub parallelism: Parallelism,
+    /// One-direction bandwidth per GPU of the link tensor-parallel all-reduces use.
+    pub tensor_link: BytesPerSec,
+    /// One-direction bandwidth per GPU of the link between pipeline stages.
+    pub pipeline_link: BytesPerSec,
+    /// Achieved fractions of peak.
+    pub efficiencies: Efficiencies,
+    /// Fixed per-step and per-collective times.
+    pub overheads: Overheads,
+}
+
+/// The work of one step, as sums over the sequences in the batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepWork {
+    /// New tokens processed: prefill chunk tokens plus one per decoding sequence (`T`).
+    pub tokens: u64,
+    /// Tokens already in the KV cache that the batch's attention reads (`Σ cᵢ`).
+    pub cached_context: u64,
+    /// Causal (query, key) pairs: a chunk of `n` tokens after `c` cached ones adds
+    /// `n·c + n(n+1)/2`.
+    pub attention_pairs: u64,
+    /// Tokens whose logits are computed and sampled (one per sequence that emits a token).
+    pub logits: u64,
+}
+
+impl StepWork {
+    /// Adds a sequence that processes `new` tokens after `cached` tokens already in the
+    /// cache, emitting a token if `emits`.
+    pub fn add_sequence(&mut self, cached: u64, new: u64, emits: bool) {
+        self.tokens += new;
+        self.cached_context += cached;
+        self.attention_pairs += new * cached + new * (new + 1) / 2;
+        self.logits += u64::from(emits);
+    }
+}
+
+/// What one step costs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepCost {
+    /// Wall time of the step.
+    pub time: Seconds,
+    /// FLOPs over all GPUs of the replica.
+    pub flops: Flops,
+    /// Bytes read and written in GPU memory over all GPUs of the replica.
+    pub memory_bytes: Bytes,
+    /// Bytes carried by tensor- and pipeline-parallel links.
+    pub link_bytes: Bytes,
+}
+
+/// The step model of one replica configuration, with its constants worked out once.
+#[derive(Clone, Debug)]
+pub struct PerfModel {
+    shape: ModelShape,
+    tp: f64,
+    pp: f64,
+    matmul_peak: FlopsPerSec,
+    attention_peak: FlopsPerSec,
+    memory_bandwidth: BytesPerSec,
+    weight_bytes: f64,
+    kv_bytes_per_token: f64,
+    kv_share_per_rank: f64,
+    tensor_link: BytesPerSec,
+    pipeline_link: BytesPerSec,
+    overheads: Overheads,
+    matmul_peak_raw: FlopsPerSec,
+}
+
+/// A roofline: the slower of doing the FLOPs and moving the bytes.
+fn roofline(flops: f64, peak: FlopsPerSec, bytes: f64, bandwidth: BytesPerSec) -> f64 {
+    (flops / peak.0).max(bytes / bandwidth.0)
+}
+
+impl PerfModel {
+    /// Works out the constants of `setup`.
+    pub fn new(setup: &ReplicaSetup) -> PerfModel {
+        let eff = setup.efficiencies;
+        let (matmul_peak, _) = setup.gpu.matmul_peak(setup.weights);
+        let shape = ModelShape::of(&setup.model);
+        PerfModel {
+            kv_bytes_per_token: shape.kv_elements_per_token() * setup.kv_cache.bytes(),
+            kv_share_per_rank: shape.kv_share_per_rank(setup.parallelism.tensor),
+            shape,
+            tp: setup.parallelism.tensor as f64,
+            pp: setup.parallelism.pipeline as f64,
+            matmul_peak: matmul_peak * eff.compute,
+            attention_peak: setup.gpu.tensor.bf16 * eff.compute,
+            memory_bandwidth: setup.gpu.memory_bandwidth * eff.memory,
+            weight_bytes: setup.weights.bytes(),
+            tensor_link: setup.tensor_link * eff.link,
+            pipeline_link: setup.pipeline_link * eff.link,
+            overheads: setup.overheads,
+            matmul_peak_raw: matmul_peak,
+        }
+    }
+
+    /// The derived model shape.
+    pub fn shape(&self) -> &ModelShape {
+        &self.shape
+    }
+
+    /// KV-cache bytes one token occupies across the whole replica.
+    pub fn kv_bytes_per_token(&self) -> Bytes {
+        Bytes(self.kv_bytes_per_token)
+    }
+
+    /// Peak tensor throughput of the whole replica in the format its matrix products run
+    /// in, for utilisation figures.
+    pub fn replica_peak(&self) -> FlopsPerSec {
+        self.matmul_peak_raw * (self.tp * self.pp)
+    }
+
+    /// The cost of a step doing `work`. A step with no tokens costs nothing.
+    pub fn step(&self, work: &StepWork) -> StepCost {
+        if work.tokens == 0 {
+            return StepCost::default();
+        }
+        let s = &self.shape;
+        let tokens = work.tokens as f64;
+
+        // Layer matrix products: every always-active weight once, plus the experts touched.
+        let matmul_flops = 2.0 * s.layer_matmul_params_per_token() * tokens;
+        let expert_params = s.moe_layers * s.experts_touched(tokens) * s.expert_params;
+        let matmul_bytes = (s.always_active_layer_params() + expert_params) * self.weight_bytes;
+        let matmul_time = roofline(
+            matmul_flops / self.tp,
+            self.matmul_peak,
+            matmul_bytes / self.tp,
+            self.memory_bandwidth,
+        );
+
+        // Attention: read the cached context, write the new tokens' KV entries.
+        let attention_flops =
+            s.layers * s.attention_flops_per_pair_layer * work.attention_pairs as f64;
+        let kv_bytes = self.kv_bytes_per_token * (work.cached_context as f64 + tokens);
+        let kv_bytes_per_rank = kv_bytes * self.kv_share_per_rank;
+        let attention_time = roofline(
+            attention_flops / self.tp,
+            self.attention_peak,
+            kv_bytes_per_rank,
+            self.memory_bandwidth,
+        );
+
+        // LM head: read once, one row of products per sampled token.
+        let head_params = s.hidden * s.vocab;
+        let (head_flops, head_bytes) = if work.logits > 0 {
+            (
+                2.0 * head_params * work.logits as f64,
+                head_params * self.weight_bytes,
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        let head_time = roofline(
+            head_flops / self.tp,
+            self.matmul_peak,
+            head_bytes / self.tp,
+            self.memory_bandwidth,
+        );
+
+        // Tensor parallel: two ring all-reduces of the activations per layer.
+        let activation_bytes = tokens * s.hidden * ACTIVATION_BYTES;
+        let (tensor_time, tensor_bytes) = if self.tp > 1.0 {
+            let per_rank = 2.0 * (self.tp - 1.0) / self.tp * activation_bytes;
+            let collectives = 2.0 * s.layers;
+            (
+                collectives * (per_rank / self.tensor_link.0 + self.overheads.collective.0),
+                collectives * per_rank * self.tp,
+            )
+        } else {
+            (0.0, 0.0)
+        };
+
+        // Pipeline: hand the activations across each stage boundary.
+        let boundaries = self.pp - 1.0;
+        let pipeline_time =
+            boundaries * (activation_bytes / self.pipeline_link.0 + self.overheads.collective.0);
+        let pipeline_bytes = boundaries * activation_bytes;
+
+        StepCost {
+            time: Seconds(
+                matmul_time
+                    + attention_time
+                    + head_time
+                    + tensor_time
+                    + pipeline_time
+                    + self.overheads.step.0,
+            ),
+            flops: Flops(matmul_flops + attention_flops + head_flops),
+            memory_bytes: Bytes(matmul_bytes + kv_bytes_per_rank * self.tp + head_bytes),
+            link_bytes: Bytes(tensor_bytes + pipeline_bytes),
+        }
+    }
+}
+
+/// Hand-checkable fixtures shared by the perf-model tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    use crate::catalog::{Mlp, TensorPeak};
+    use crate::units::Watts;
+
+    /// A toy model small enough to work by hand: 2 layers, h = 1024, 8 heads of 128,
+    /// 8 KV heads, ffn 4096 plain, vocab 1000, untied.
+    pub(crate) fn toy_model() -> Model {
+        Model {
+            id: "toy".into(),
+            name: "toy".into(),
+            layers: 2,
+            hidden: 1024,
+            heads: 8,
+            kv_heads: 8,
+            head_dim: None,
+            ffn: 4096,
+            mlp: Mlp::Plain,
+            vocab: 1000,
+            tied_embeddings: false,
+            learned_positions: 0,
+            context: 4096,
+            moe: None,
+            mla: None,
+            reported_params: None,
+            reported_active_params: None,
+            source: String::new(),
+        }
+    }
+
+    /// A GPU with round numbers: 100 TFLOPS, 1 TB/s.
+    pub(crate) fn toy_gpu() -> Gpu {
+        Gpu {
+            id: "toy".into(),
+            name: "toy".into(),
+            memory: Bytes(80e9),
+            memory_bandwidth: BytesPerSec(1e12),
+            tensor: TensorPeak {
+                fp16: FlopsPerSec(100e12),
+                bf16: FlopsPerSec(100e12),
+                fp8: Some(FlopsPerSec(200e12)),
+                int8: None,
+                int4: None,
+            },
+            tdp: Watts(500.0),
+            idle_power: Watts(50.0),
+            scale_up_link: BytesPerSec(200e9),
+            source: String::new(),
+        }
+    }
+
+    /// The toy model on the toy GPU with unit efficiencies and no overheads.
+    pub(crate) fn toy_setup(tp: u32, pp: u32) -> ReplicaSetup {
+        ReplicaSetup {
+            model: toy_model(),
+            gpu: toy_gpu(),
+            weights: Precision::Bf16,
+            kv_cache: Precision::Bf16,
+            parallelism: Parallelism {
+                tensor: tp,
+                pipeline: pp,
+            },
+            tensor_link: BytesPerSec(100e9),
+            pipeline_link: BytesPerSec(50e9),
+            efficiencies: Efficiencies {
+                compute: 1.0,
+                memory: 1.0,
+                link: 1.0,
+            },
+            overheads: Overheads {
+                step: Seconds(0.0),
+                collective: Seconds(0.0),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::toy_setup as setup;
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        ((a - b) / b).abs() < 1e-12
+    }
+
+    #[test]
+    fn single_decode_is_memory_bound_on_the_weights() {
+        let model = PerfModel::new(&setup(1, 1));
+        let mut work = StepWork::default();
+        work.add_sequence(100, 1, true);
+        let cost = model.step(&work);
+        // Layer weights: 2·(4·1024² + 2·1024·4096) = 25,165,824 params → 50,331,648 B.
+        // KV: (100 + 1) tokens · 2 layers · 2·8·128 elements · 2 B = 827,392 B.
+        // LM head: 1024·1000 params → 2,048,000 B. All at 1 TB/s.
+        let bytes = 50_331_648.0 + 827_392.0 + 2_048_000.0;
+        assert!(close(cost.time.0, bytes / 1e12), "{:?}", cost);
+        assert!(close(cost.memory_bytes.0, bytes));
+        // FLOPs: 2·25,165,824 + 2 layers·4·1024·101 pairs + 2·1024·1000.
+        let flops = 2.0 * 25_165_824.0 + 2.0 * 4096.0 * 101.0 + 2.0 * 1_024_000.0;
+        assert!(close(cost.flops.0, flops));
+        assert_eq!(cost.link_bytes.0, 0.0);
+    }
+
+    #[test]
+    fn long_prefill_is_compute_bound() {
+        let model = PerfModel::new(&setup(1, 1));
+        let mut work = StepWork::default();
+        work.add_sequence(0, 4096, true);
+        let cost = model.step(&work);
+        // Matmuls: 2·25,165,824·4096 FLOPs at 100 TFLOPS = 2.0616e-3 s (bytes take 5e-5 s).
+        let matmul = 2.0 * 25_165_824.0 * 4096.0 / 100e12;
+        // Attention: 2 layers · 4096 · (4096·4097/2) pairs = 6.8736e10 FLOPs → 6.87e-4 s,
+        // against 4096 tokens · 8192 B of KV writes → 3.4e-5 s.
+        let attention = 2.0 * 4096.0 * (4096.0 * 4097.0 / 2.0) / 100e12;
+        // LM head for the one sampled token: reading 2,048,000 B dominates.
+        let head = 2_048_000.0 / 1e12;
+        assert!(close(cost.time.0, matmul + attention + head), "{:?}", cost);
+    }
+
+    #[test]
+    fn tensor_parallel_splits_work_and_adds_all_reduces() {
+        let one = PerfModel::new(&setup(1, 1));
+        let two = PerfModel::new(&setup(2, 1));
+        let mut work = StepWork::default();
+        work.add_sequence(0, 1000, true);
+        let (a, b) = (one.step(&work), two.step(&work));
+        // All-reduce: 4 collectives · (2·1/2 · 1000·1024·2 B) / 100 GB/s = 8.192e-5 s.
+        let all_reduce = 4.0 * 2_048_000.0 / 100e9;
+        assert!(close(b.time.0, a.time.0 / 2.0 + all_reduce), "{a:?} {b:?}");
+        assert!(close(b.flops.0, a.flops.0));
+        assert!(close(b.link_bytes.0, 4.0 * 2_048_000.0 * 2.0));
+    }
+
+    #[test]
+    fn pipeline_stages_add_hand_offs_but_not_speed() {
+        let one = PerfModel::new(&setup(1, 1));
+        let two = PerfModel::new(&setup(1, 2));
+        let mut work = StepWork::default();
+        work.add_sequence(50, 1, true);
+        work.add_sequence(70, 1, true);
+        let (a, b) = (one.step(&work), two.step(&work));
+        // One boundary: 2 tokens · 1024 · 2 B over 50 GB/s.
+        assert!(close(b.time.0, a.time.0 + 4096.0 / 50e9));
+        assert!(close(b.link_bytes.0, 4096.0));
+    }
+
+    #[test]
+    fn overheads_and_efficiencies_enter_as_documented() {
+        let mut s = setup(2, 1);
+        s.efficiencies = Efficiencies {
+            compute: 0.5,
+            memory: 0.5,
+            link: 0.5,
+        };
+        s.overheads = Overheads {
+            step: Seconds(1e-3),
+            collective: Seconds(1e-5),
+        };
+        let base = PerfModel::new(&setup(2, 1));
+        let slow = PerfModel::new(&s);
+        let mut work = StepWork::default();
+        work.add_sequence(10, 1, true);
+        let (a, b) = (base.step(&work), slow.step(&work));
+        // Everything takes twice as long, plus 1 ms and 4 collectives · 10 µs.
+        assert!(close(b.time.0, 2.0 * a.time.0 + 1e-3 + 4.0 * 1e-5));
+    }
+
+    #[test]
+    fn fp8_weights_use_fp8_peak_and_half_the_bytes() {
+        let mut s = setup(1, 1);
+        s.weights = Precision::Fp8;
+        let fp8 = PerfModel::new(&s);
+        let bf16 = PerfModel::new(&setup(1, 1));
+        let mut work = StepWork::default();
+        work.add_sequence(0, 4096, true);
+        assert_eq!(fp8.replica_peak(), FlopsPerSec(200e12));
+        assert!(fp8.step(&work).time < bf16.step(&work).time);
+        // int8 has no tensor peak on this GPU: matrix products fall back to bf16.
+        s.weights = Precision::Int8;
+        assert_eq!(PerfModel::new(&s).replica_peak(), FlopsPerSec(100e12));
+    }
+
+    #[test]
+    fn step_work_sums_causal_pairs() {
+        let mut work = StepWork::default();
+        work.add_sequence(10, 3, false);
+        // 3·10 + 3·4/2 = 36 pairs.
+        assert_eq!(work.attention_pairs, 36);
+        assert_eq!(work.logits, 0);
+        assert_eq!(work.tokens, 3);
+        assert_eq!(work.cached_context, 10);
+    }
+}

@@ -1,0 +1,193 @@
+//! Reading a scenario file: YAML errors turned into messages that name the file, the line
+//! and column, the field path and the nearest valid key; errors found after parsing located
+//! by their field path.
+
+use super::Scenario;
+use super::resolve::resolve;
+use super::spec::ScenarioSpec;
+use crate::error::InputError;
+use crate::suggest;
+use std::path::Path;
+
+/// Reads, parses and resolves the scenario at `path`.
+pub fn load(path: &Path) -> Result<Scenario, InputError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::general(format!("cannot read the scenario: {e}")).in_file(path))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    from_yaml(&text, &name).map_err(|e| e.in_file(path))
+}
+
+/// Parses and resolves scenario text; `default_name` names it when the text does not.
+pub fn from_yaml(text: &str, default_name: &str) -> Result<Scenario, InputError> {
+    let spec = parse(text)?;
+    resolve(spec, default_name).map_err(|mut e| {
+        if let Some(field) = &e.field {
+            e.location = locate(text, field);
+        }
+        e
+    })
+}
+
+/// Parses the YAML into the written form of a scenario.
+fn parse(text: &str) -> Result<ScenarioSpec, InputError> {
+    if text.trim().is_empty() {
+        return Err(InputError::general(
+            "the file is empty; a scenario needs at least workload, model, hardware and fleet",
+        ));
+    }
+    serde_yaml::from_str(text).map_err(|e| yaml_error(&e))
+}
+
+/// Rewrites a YAML or serde error for people.
+fn yaml_error(error: &serde_yaml::Error) -> InputError {
+    let location = error.location().map(|l| (l.line(), l.column()));
+    let mut message = error.to_string();
+    if let Some(l) = error.location() {
+        let suffix = format!(" at line {} column {}", l.line(), l.column());
+        if let Some(stripped) = message.strip_suffix(&suffix) {
+            message = stripped.to_string();
+        }
+    }
+    // yaml_serde prefixes the path of the value: "fleet.servers: invalid value ...".
+    let mut field = None;
+    if let Some((path, rest)) = message.split_once(": ") {
+        if !path.is_empty() && !path.contains(' ') {
+            field = Some(path.to_string());
+            message = rest.to_string();
+        }
+    }
+    let (field, message) = explain_unknown(field, &message);
+    InputError {
+        file: None,
+        location,
+        field,
+        message: plain_types(&message),
+    }
+}
+
+/// For "unknown field `x`, expected one of `a`, `b`": points at `x` and suggests the nearest.
+fn explain_unknown(field: Option<String>, message: &str) -> (Option<String>, String) {
+    let kind = if message.starts_with("unknown field") {
+        "field"
+    } else if message.starts_with("unknown variant") {
+        "value"
+    } else {
+        return (field, message.to_string());
+    };
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let Some((&unknown, valid)) = quoted.split_first() else {
+        return (field, message.to_string());
+    };
+    let field = if kind == "field" {
+        Some(match field {
+            Some(parent) => format!("{parent}.{unknown}"),
+            None => unknown.to_string(),
+        })
+    } else {
+        field
+    };
+    let hint = suggest::did_you_mean(unknown, valid.iter().copied());
+    let listing = if valid.is_empty() {
+        String::new()
+    } else {
+        format!("; expected one of: {}", valid.join(", "))
+    };
+    (field, format!("unknown {kind} `{unknown}`{hint}{listing}"))
+}
+
+/// Replaces Rust type names in serde messages with what they mean to a user.
+fn plain_types(message: &str) -> String {
+    message
+        .replace("expected u32", "expected a whole number ≥ 0")
+        .replace("expected u64", "expected a whole number ≥ 0")
+        .replace("expected f64", "expected a number")
+        .replace("expected a boolean", "expected true or false")
+}
+
+/// Line and column of the key at `field` (`fleet.servers`, `workload.hourly[3]`) in block
+/// YAML; the deepest ancestor found when the key itself is absent or written in flow style.
+pub fn locate(text: &str, field: &str) -> Option<(usize, usize)> {
+    let mut found = None;
+    let mut parent_indent: Option<usize> = None;
+    let mut from_line = 0;
+    let lines: Vec<&str> = text.lines().collect();
+    'segments: for segment in field.split('.') {
+        let key = segment.split('[').next().unwrap_or(segment);
+        if key.is_empty() {
+            break;
+        }
+        for (index, line) in lines.iter().enumerate().skip(from_line) {
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - trimmed.len();
+            if parent_indent.is_some_and(|p| indent <= p) {
+                break 'segments;
+            }
+            let rest = trimmed.strip_prefix(key).map(str::trim_start);
+            if rest.is_some_and(|r| r.starts_with(':')) {
+                found = Some((index + 1, indent + 1));
+                parent_indent = Some(indent);
+                from_line = index + 1;
+                continue 'segments;
+            }
+        }
+        break;
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "\
+name: x
+# comment
+workload:
+  rate: 5/s
+  diurnal:
+    hourly: [1, 2]
+fleet:
+  servers: 0
+  router: round-robin
+";
+
+    #[test]
+    fn locate_finds_nested_keys_and_falls_back_to_ancestors() {
+        assert_eq!(locate(TEXT, "fleet.servers"), Some((8, 3)));
+        assert_eq!(locate(TEXT, "workload.diurnal.hourly[3]"), Some((6, 5)));
+        assert_eq!(locate(TEXT, "workload.diurnal.peak_hour"), Some((5, 3)));
+        // `servers` under workload does not exist: stay at workload.
+        assert_eq!(locate(TEXT, "workload.servers"), Some((3, 1)));
+        assert_eq!(locate(TEXT, "nothing"), None);
+    }
+
+    #[test]
+    fn unknown_fields_name_the_nearest_key() {
+        let (field, message) = explain_unknown(
+            Some("fleet".into()),
+            "unknown field `servrs`, expected one of `servers`, `tensor_parallel`, `router`",
+        );
+        assert_eq!(field.as_deref(), Some("fleet.servrs"));
+        assert_eq!(
+            message,
+            "unknown field `servrs` (did you mean `servers`?); expected one of: servers, \
+             tensor_parallel, router"
+        );
+    }
+
+    #[test]
+    fn unknown_variants_keep_their_field() {
+        let (field, message) = explain_unknown(
+            Some("fleet.router".into()),
+            "unknown variant `round-robbin`, expected `round-robin` or `least-outstanding-requests`",
+        );
+        assert_eq!(field.as_deref(), Some("fleet.router"));
+        assert!(message.contains("did you mean `round-robin`"), "{message}");
+    }
+}

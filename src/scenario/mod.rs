@@ -1,0 +1,51 @@
+//! Scenarios: the YAML a user writes ([`spec`]), and the validated, typed scenario the
+//! simulator runs ([`Scenario`]), joined by [`resolve`](resolve::resolve) and read from files
+//! by [`load`].
+
+pub mod load;
+pub mod resolve;
+pub mod spec;
+
+pub use load::{from_yaml, load};
+
+use crate::facility::{Facility, GpuPowerModel};
+use crate::fleet::{FleetLayout, RouterPolicy};
+use crate::perf_model::{MemoryPlan, ReplicaSetup};
+use crate::serve::SchedulerConfig;
+use crate::units::Seconds;
+use crate::workload::Workload;
+
+/// A scenario ready to simulate: every value checked and every default applied.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name, used for the default output folder.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Simulated time from midnight.
+    pub horizon: Seconds,
+    /// Width of a time-series row.
+    pub timeseries_interval: Seconds,
+    /// The traffic.
+    pub workload: Workload,
+    /// Model, GPU, formats, parallelism, efficiencies: what the step model needs.
+    pub replica: ReplicaSetup,
+    /// One GPU's memory budget.
+    pub memory: MemoryPlan,
+    /// Batch limits.
+    pub scheduler: SchedulerConfig,
+    /// Tokens per KV block.
+    pub kv_block_tokens: u32,
+    /// KV blocks per replica.
+    pub kv_blocks_per_replica: u64,
+    /// Servers and replicas.
+    pub fleet: FleetLayout,
+    /// Router policy.
+    pub router: RouterPolicy,
+    /// GPU power from activity.
+    pub gpu_power: GpuPowerModel,
+    /// Cooling and distribution overhead.
+    pub facility: Facility,
+}

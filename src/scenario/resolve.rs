@@ -1,0 +1,359 @@
+//! From the scenario as written to the scenario the simulator runs: every range checked,
+//! every default applied, the catalog consulted, the memory plan worked out. Errors name the
+//! field path, the value and what was expected.
+
+use super::Scenario;
+use super::spec::{CatalogRef, DiurnalSpec, LengthSpec, ScenarioSpec, WorkloadSpec};
+use crate::catalog::Catalog;
+use crate::check;
+use crate::error::InputError;
+use crate::facility::{Facility, GpuPowerModel, power};
+use crate::fleet::FleetLayout;
+use crate::perf_model::{
+    Efficiencies, Overheads, Parallelism, ReplicaSetup, default_activation_reserve, plan_memory,
+};
+use crate::serve::SchedulerConfig;
+use crate::workload::{DailyProfile, LengthShape, TokenLengths, Workload};
+use rand_distr::{LogNormal, Normal};
+
+/// Most time-series rows a run may ask for (ten years of minutes is far beyond any need).
+const MAX_TIMESERIES_ROWS: f64 = 10_000_000.0;
+
+/// Resolves `spec`; `default_name` names the scenario when the file does not.
+pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, InputError> {
+    let study = &spec.study;
+    check::positive("study.horizon", study.horizon.0)?;
+    check::positive("study.timeseries_interval", study.timeseries_interval.0)?;
+    if study.horizon.0 / study.timeseries_interval.0 > MAX_TIMESERIES_ROWS {
+        return Err(InputError::field(
+            "study.timeseries_interval",
+            format!(
+                "{} s over a horizon of {} s makes more than {MAX_TIMESERIES_ROWS} rows; use a \
+                 longer interval",
+                study.timeseries_interval.0, study.horizon.0
+            ),
+        ));
+    }
+
+    let model =
+        lookup(&spec.model, |id| Catalog::builtin().model(id)).map_err(|e| e.under("model"))?;
+    model.validate().map_err(|e| e.under("model"))?;
+    let gpu = lookup(&spec.hardware.gpu, |id| Catalog::builtin().gpu(id))
+        .map_err(|e| e.under("hardware.gpu"))?;
+    gpu.validate().map_err(|e| e.under("hardware.gpu"))?;
+
+    let workload = resolve_workload(&spec.workload)?;
+
+    let hw = &spec.hardware;
+    check::at_least("hardware.gpus_per_server", hw.gpus_per_server.into(), 1)?;
+    let scale_up = hw.scale_up_link.unwrap_or(gpu.scale_up_link);
+    check::positive("hardware.scale_up_link", scale_up.0)?;
+    check::positive("hardware.nic_bandwidth", hw.nic_bandwidth.0)?;
+
+    let fleet = &spec.fleet;
+    check::at_least("fleet.servers", fleet.servers, 1)?;
+    check::at_least("fleet.tensor_parallel", fleet.tensor_parallel.into(), 1)?;
+    check::at_least("fleet.pipeline_parallel", fleet.pipeline_parallel.into(), 1)?;
+    if model.heads % u64::from(fleet.tensor_parallel) != 0 {
+        return Err(InputError::field(
+            "fleet.tensor_parallel",
+            format!(
+                "must divide the {} attention heads of {}, got {}",
+                model.heads, model.name, fleet.tensor_parallel
+            ),
+        ));
+    }
+    check::at_most(
+        "fleet.pipeline_parallel",
+        fleet.pipeline_parallel.into(),
+        model.layers.into(),
+        "the model's layers",
+    )?;
+    let parallelism = Parallelism {
+        tensor: fleet.tensor_parallel,
+        pipeline: fleet.pipeline_parallel,
+    };
+    let layout = FleetLayout::new(fleet.servers, hw.gpus_per_server, parallelism)
+        .map_err(|message| InputError::field("fleet.tensor_parallel", message))?;
+
+    let sched = &spec.scheduler;
+    check::at_least("scheduler.max_seqs", sched.max_seqs.into(), 1)?;
+    check::at_least(
+        "scheduler.max_tokens_per_step",
+        sched.max_tokens_per_step.into(),
+        1,
+    )?;
+    check::at_least("scheduler.kv_block_tokens", sched.kv_block_tokens.into(), 1)?;
+    check::fraction("scheduler.memory_utilization", sched.memory_utilization)?;
+    if let Some(reserve) = sched.activation_reserve {
+        check::non_negative("scheduler.activation_reserve", reserve.0)?;
+    }
+
+    let perf = &spec.perf;
+    check::fraction("perf.compute_efficiency", perf.compute_efficiency)?;
+    check::fraction("perf.memory_efficiency", perf.memory_efficiency)?;
+    check::fraction("perf.link_efficiency", perf.link_efficiency)?;
+    check::non_negative("perf.step_overhead", perf.step_overhead.0)?;
+    check::non_negative("perf.collective_latency", perf.collective_latency.0)?;
+
+    if !(spec.facility.pue.is_finite() && spec.facility.pue >= 1.0) {
+        return Err(InputError::field(
+            "facility.pue",
+            format!(
+                "expected a number ≥ 1 (facility power ÷ IT power), got {}",
+                spec.facility.pue
+            ),
+        ));
+    }
+
+    let replica = ReplicaSetup {
+        tensor_link: layout.tensor_link(scale_up, hw.nic_bandwidth),
+        pipeline_link: layout.pipeline_link(scale_up, hw.nic_bandwidth),
+        model: model.clone(),
+        gpu: gpu.clone(),
+        weights: spec.precision.weights,
+        kv_cache: spec.precision.kv_cache,
+        parallelism,
+        efficiencies: Efficiencies {
+            compute: perf.compute_efficiency,
+            memory: perf.memory_efficiency,
+            link: perf.link_efficiency,
+        },
+        overheads: Overheads {
+            step: perf.step_overhead,
+            collective: perf.collective_latency,
+        },
+    };
+    let reserve = sched.activation_reserve.unwrap_or_else(|| {
+        default_activation_reserve(
+            &model,
+            parallelism.tensor,
+            sched.max_tokens_per_step,
+            sched.max_seqs,
+        )
+    });
+    let memory = plan_memory(
+        &replica,
+        sched.memory_utilization,
+        reserve,
+        sched.kv_block_tokens.into(),
+    )
+    .map_err(|e| InputError::field("fleet", e.to_string()))?;
+
+    Ok(Scenario {
+        name: spec.name.unwrap_or_else(|| default_name.to_string()),
+        description: spec.description.trim().to_string(),
+        seed: study.seed,
+        horizon: study.horizon,
+        timeseries_interval: study.timeseries_interval,
+        workload,
+        kv_block_tokens: sched.kv_block_tokens,
+        kv_blocks_per_replica: memory.kv_capacity_tokens / u64::from(sched.kv_block_tokens),
+        memory,
+        scheduler: SchedulerConfig {
+            batching: sched.batching,
+            max_seqs: sched.max_seqs,
+            max_tokens_per_step: sched.max_tokens_per_step,
+            chunked_prefill: sched.chunked_prefill,
+        },
+        gpu_power: GpuPowerModel {
+            idle: gpu.idle_power,
+            tdp: gpu.tdp,
+            compute_weight: power::DEFAULT_COMPUTE_WEIGHT,
+            memory_weight: power::DEFAULT_MEMORY_WEIGHT,
+        },
+        replica,
+        fleet: layout,
+        router: fleet.router,
+        facility: Facility {
+            pue: spec.facility.pue,
+        },
+    })
+}
+
+/// A catalog entry by id, or the inline definition.
+fn lookup<T: Clone + 'static>(
+    reference: &CatalogRef<T>,
+    find: impl Fn(&str) -> Result<&'static T, InputError>,
+) -> Result<T, InputError> {
+    match reference {
+        CatalogRef::Id(id) => find(id).cloned(),
+        CatalogRef::Inline(inline) => Ok((**inline).clone()),
+    }
+}
+
+fn resolve_workload(w: &WorkloadSpec) -> Result<Workload, InputError> {
+    let mean_rate = match (w.requests_per_day, w.rate) {
+        (Some(_), Some(_)) => {
+            return Err(InputError::field(
+                "workload",
+                "give either requests_per_day or rate, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(InputError::field(
+                "workload",
+                "needs an arrival volume: requests_per_day (e.g. 2e6) or rate (e.g. 25/s)",
+            ));
+        }
+        (Some(per_day), None) => {
+            check::non_negative("workload.requests_per_day", per_day)?;
+            per_day / 86_400.0
+        }
+        (None, Some(rate)) => {
+            check::non_negative("workload.rate", rate.0)?;
+            rate.0
+        }
+    };
+    let profile = match &w.diurnal {
+        None => DailyProfile::flat(),
+        Some(d) => resolve_diurnal(d).map_err(|e| e.under("workload.diurnal"))?,
+    };
+    Ok(Workload {
+        mean_rate,
+        profile,
+        prompt_tokens: resolve_lengths(&w.prompt_tokens)
+            .map_err(|e| e.under("workload.prompt_tokens"))?,
+        output_tokens: resolve_lengths(&w.output_tokens)
+            .map_err(|e| e.under("workload.output_tokens"))?,
+    })
+}
+
+fn resolve_diurnal(d: &DiurnalSpec) -> Result<DailyProfile, InputError> {
+    match (&d.hourly, d.peak_to_trough, d.peak_hour) {
+        (Some(hourly), None, None) => {
+            let weights: [f64; 24] = hourly.as_slice().try_into().map_err(|_| {
+                InputError::field(
+                    "hourly",
+                    format!(
+                        "expected 24 weights, one per hour from midnight, got {}",
+                        hourly.len()
+                    ),
+                )
+            })?;
+            for (hour, w) in weights.iter().enumerate() {
+                check::non_negative(&format!("[{hour}]"), *w).map_err(|e| e.under("hourly"))?;
+            }
+            if weights.iter().all(|w| *w == 0.0) {
+                return Err(InputError::field("hourly", "weights are all zero"));
+            }
+            Ok(DailyProfile::from_hourly(weights))
+        }
+        (None, Some(ratio), hour) => {
+            if !(ratio.is_finite() && ratio >= 1.0) {
+                return Err(InputError::field(
+                    "peak_to_trough",
+                    format!("expected a ratio ≥ 1 (busiest hour ÷ quietest), got {ratio}"),
+                ));
+            }
+            let hour = hour.unwrap_or(14.0);
+            if !(0.0..24.0).contains(&hour) {
+                return Err(InputError::field(
+                    "peak_hour",
+                    format!("expected an hour from 0 to 23, got {hour}"),
+                ));
+            }
+            Ok(DailyProfile::cosine(ratio, hour))
+        }
+        (None, None, Some(_)) => Err(InputError::field(
+            "peak_hour",
+            "needs peak_to_trough beside it",
+        )),
+        (None, None, None) => Err(InputError::general(
+            "give hourly (24 weights) or peak_to_trough (with an optional peak_hour)",
+        )),
+        (Some(_), _, _) => Err(InputError::general(
+            "give hourly or peak_to_trough, not both",
+        )),
+    }
+}
+
+/// A whole number of tokens of at least 1 from a YAML number.
+fn token_count(field: &str, value: f64) -> Result<u32, InputError> {
+    if value.is_finite() && value >= 1.0 && value.fract() == 0.0 && value <= f64::from(u32::MAX) {
+        Ok(value as u32)
+    } else {
+        Err(InputError::field(
+            field,
+            format!("expected a whole number of tokens ≥ 1, got {value}"),
+        ))
+    }
+}
+
+fn resolve_lengths(spec: &LengthSpec) -> Result<TokenLengths, InputError> {
+    let f = &spec.0;
+    let given = [
+        f.fixed.is_some(),
+        f.uniform.is_some(),
+        f.lognormal.is_some(),
+        f.normal.is_some(),
+        f.empirical.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(InputError::general(
+            "expected exactly one of fixed, uniform, lognormal, normal or empirical",
+        ));
+    }
+    let shape = if let Some(n) = f.fixed {
+        LengthShape::Fixed(token_count("fixed", n)?)
+    } else if let Some(bounds) = &f.uniform {
+        let [low, high] = bounds.as_slice() else {
+            return Err(InputError::field(
+                "uniform",
+                format!("expected [low, high], got {} values", bounds.len()),
+            ));
+        };
+        let (low, high) = (
+            token_count("uniform[0]", *low)?,
+            token_count("uniform[1]", *high)?,
+        );
+        if low > high {
+            return Err(InputError::field(
+                "uniform",
+                format!("low ({low}) must not exceed high ({high})"),
+            ));
+        }
+        LengthShape::Uniform { low, high }
+    } else if let Some(ln) = &f.lognormal {
+        check::positive("lognormal.median", ln.median)?;
+        check::non_negative("lognormal.sigma", ln.sigma)?;
+        LengthShape::LogNormal(
+            LogNormal::new(ln.median.ln(), ln.sigma)
+                .map_err(|e| InputError::field("lognormal", e.to_string()))?,
+        )
+    } else if let Some(n) = &f.normal {
+        check::positive("normal.mean", n.mean)?;
+        check::non_negative("normal.sd", n.sd)?;
+        LengthShape::Normal(
+            Normal::new(n.mean, n.sd).map_err(|e| InputError::field("normal", e.to_string()))?,
+        )
+    } else {
+        let values = f.empirical.as_deref().unwrap_or_default();
+        if values.is_empty() {
+            return Err(InputError::field("empirical", "needs at least one length"));
+        }
+        let lengths = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| token_count(&format!("empirical[{i}]"), *v))
+            .collect::<Result<Vec<u32>, _>>()?;
+        LengthShape::Empirical(lengths)
+    };
+    let min = f
+        .min
+        .map(|m| token_count("min", m))
+        .transpose()?
+        .unwrap_or(1);
+    let max = f
+        .max
+        .map(|m| token_count("max", m))
+        .transpose()?
+        .unwrap_or(u32::MAX);
+    if min > max {
+        return Err(InputError::field(
+            "max",
+            format!("must be at least min ({min}), got {max}"),
+        ));
+    }
+    Ok(TokenLengths::new(shape, min, max))
+}

@@ -1,0 +1,361 @@
+//! The scenario file as written: serde types that mirror the YAML, with defaults.
+//!
+//! Nothing here is trusted yet: [`super::resolve`] checks ranges and cross-field rules and
+//! turns these into the typed model the simulator runs. Unknown keys are rejected.
+
+use crate::catalog::{Gpu, Model, Precision};
+use crate::units::{Bytes, BytesPerSec, PerSec, Seconds};
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use std::fmt;
+use std::marker::PhantomData;
+
+/// The whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// Name of the scenario; the file name without extension when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text shown in reports.
+    #[serde(default)]
+    pub description: String,
+    /// Seed, horizon and output resolution.
+    #[serde(default)]
+    pub study: StudySpec,
+    /// The traffic.
+    pub workload: WorkloadSpec,
+    /// The model served: a catalog id or an inline definition.
+    pub model: CatalogRef<Model>,
+    /// Weight and KV-cache formats.
+    #[serde(default)]
+    pub precision: PrecisionSpec,
+    /// The GPU and the server it sits in.
+    pub hardware: HardwareSpec,
+    /// How many servers, how replicas are cut from them, how requests are routed.
+    pub fleet: FleetSpec,
+    /// The per-replica batch scheduler.
+    #[serde(default)]
+    pub scheduler: SchedulerSpec,
+    /// Efficiencies and overheads of the step model.
+    #[serde(default)]
+    pub perf: PerfSpec,
+    /// The building around the servers.
+    #[serde(default)]
+    pub facility: FacilitySpec,
+}
+
+/// `study:` — seed, horizon, time-series resolution.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StudySpec {
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Simulated time from midnight.
+    pub horizon: Seconds,
+    /// Width of one row of `timeseries.csv`.
+    pub timeseries_interval: Seconds,
+}
+
+impl Default for StudySpec {
+    fn default() -> Self {
+        StudySpec {
+            seed: 1,
+            horizon: Seconds(86_400.0),
+            timeseries_interval: Seconds(60.0),
+        }
+    }
+}
+
+/// `workload:` — arrivals and token lengths.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Mean daily volume (requests per day); give this or `rate`.
+    #[serde(default)]
+    pub requests_per_day: Option<f64>,
+    /// Mean arrival rate; give this or `requests_per_day`.
+    #[serde(default)]
+    pub rate: Option<PerSec>,
+    /// Shape of the day; flat when absent.
+    #[serde(default)]
+    pub diurnal: Option<DiurnalSpec>,
+    /// Prompt length distribution.
+    pub prompt_tokens: LengthSpec,
+    /// Output length distribution.
+    pub output_tokens: LengthSpec,
+}
+
+/// `workload.diurnal:` — either 24 hourly weights, or a peak-to-trough ratio and peak hour.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiurnalSpec {
+    /// Relative rate in each hour from midnight (24 values, scaled to mean 1).
+    #[serde(default)]
+    pub hourly: Option<Vec<f64>>,
+    /// Ratio of the busiest hour's rate to the quietest's (a cosine over the day).
+    #[serde(default)]
+    pub peak_to_trough: Option<f64>,
+    /// Hour of the peak, 0–23.
+    #[serde(default)]
+    pub peak_hour: Option<f64>,
+}
+
+/// A token-length distribution with optional caps.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LengthFields {
+    /// Every request the same length.
+    #[serde(default)]
+    pub fixed: Option<f64>,
+    /// Uniform over whole numbers `[low, high]`.
+    #[serde(default)]
+    pub uniform: Option<Vec<f64>>,
+    /// Lognormal by median and sigma (of the log).
+    #[serde(default)]
+    pub lognormal: Option<LogNormalSpec>,
+    /// Normal by mean and standard deviation.
+    #[serde(default)]
+    pub normal: Option<NormalSpec>,
+    /// Drawn uniformly from these observed lengths.
+    #[serde(default)]
+    pub empirical: Option<Vec<f64>>,
+    /// Lower cap (default 1).
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Upper cap (default none).
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+/// Lognormal parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogNormalSpec {
+    /// Median length.
+    pub median: f64,
+    /// Standard deviation of the natural log.
+    pub sigma: f64,
+}
+
+/// Normal parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormalSpec {
+    /// Mean length.
+    pub mean: f64,
+    /// Standard deviation.
+    pub sd: f64,
+}
+
+/// A length given as a plain number (fixed) or as a mapping of [`LengthFields`].
+#[derive(Debug, Clone)]
+pub struct LengthSpec(pub LengthFields);
+
+impl<'de> Deserialize<'de> for LengthSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LengthVisitor;
+        impl<'de> Visitor<'de> for LengthVisitor {
+            type Value = LengthSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a token count, or a mapping with one of fixed, uniform, lognormal, normal, \
+                     empirical (and optional min, max)",
+                )
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LengthSpec, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LengthSpec, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LengthSpec, E> {
+                Ok(LengthSpec(LengthFields {
+                    fixed: Some(v),
+                    ..LengthFields::default()
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<LengthSpec, A::Error> {
+                LengthFields::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(LengthSpec)
+            }
+        }
+        deserializer.deserialize_any(LengthVisitor)
+    }
+}
+
+/// A catalog entry named by id, or an inline definition of the same shape.
+#[derive(Debug, Clone)]
+pub enum CatalogRef<T> {
+    /// The id of a built-in entry.
+    Id(String),
+    /// A definition given in the scenario.
+    Inline(Box<T>),
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for CatalogRef<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RefVisitor<T>(PhantomData<T>);
+        impl<'de, T: DeserializeOwned> Visitor<'de> for RefVisitor<T> {
+            type Value = CatalogRef<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a catalog id (see `fleetsim catalog`) or an inline definition")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CatalogRef<T>, E> {
+                Ok(CatalogRef::Id(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<CatalogRef<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|inline| CatalogRef::Inline(Box::new(inline)))
+            }
+        }
+        deserializer.deserialize_any(RefVisitor(PhantomData))
+    }
+}
+
+/// `precision:` — storage formats.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrecisionSpec {
+    /// Weight format.
+    pub weights: Precision,
+    /// KV-cache format.
+    pub kv_cache: Precision,
+}
+
+impl Default for PrecisionSpec {
+    fn default() -> Self {
+        PrecisionSpec {
+            weights: Precision::Bf16,
+            kv_cache: Precision::Bf16,
+        }
+    }
+}
+
+/// `hardware:` — the GPU and its server.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HardwareSpec {
+    /// The GPU: a catalog id or an inline definition.
+    pub gpu: CatalogRef<Gpu>,
+    /// GPUs in one server.
+    #[serde(default = "default_gpus_per_server")]
+    pub gpus_per_server: u32,
+    /// Per-GPU bandwidth inside a server, both directions together as GPU datasheets state
+    /// it (NVLink 900 GB/s); the GPU's own when absent.
+    #[serde(default)]
+    pub scale_up_link: Option<BytesPerSec>,
+    /// Per-GPU network bandwidth between servers, each direction, as NICs are rated.
+    #[serde(default = "default_nic_bandwidth")]
+    pub nic_bandwidth: BytesPerSec,
+}
+
+fn default_gpus_per_server() -> u32 {
+    8
+}
+
+/// One 400 Gb/s ConnectX-7 NIC per GPU, as in DGX/HGX H100, H200 and B200 systems
+/// (NVIDIA DGX BasePOD reference architecture): 50 GB/s each way.
+fn default_nic_bandwidth() -> BytesPerSec {
+    BytesPerSec(50e9)
+}
+
+/// `fleet:` — servers, replicas, routing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetSpec {
+    /// Servers in the fleet.
+    pub servers: u64,
+    /// Tensor-parallel degree of a replica.
+    #[serde(default = "one")]
+    pub tensor_parallel: u32,
+    /// Pipeline-parallel degree of a replica.
+    #[serde(default = "one")]
+    pub pipeline_parallel: u32,
+    /// Router policy.
+    #[serde(default)]
+    pub router: crate::fleet::RouterPolicy,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `scheduler:` — the replica's batching.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerSpec {
+    /// Continuous (vLLM-style) or static batching.
+    pub batching: crate::serve::Batching,
+    /// Most sequences in one batch (vLLM `max_num_seqs`).
+    pub max_seqs: u32,
+    /// Most tokens in one step (vLLM `max_num_batched_tokens`).
+    pub max_tokens_per_step: u32,
+    /// Split long prompts into chunks that share steps with decodes.
+    pub chunked_prefill: bool,
+    /// Tokens per KV-cache block (vLLM `block_size`).
+    pub kv_block_tokens: u32,
+    /// Fraction of GPU memory the server may use (vLLM `gpu_memory_utilization`).
+    pub memory_utilization: f64,
+    /// Memory per GPU set aside for activations and runtime; a formula when absent.
+    pub activation_reserve: Option<Bytes>,
+}
+
+impl Default for SchedulerSpec {
+    fn default() -> Self {
+        SchedulerSpec {
+            batching: crate::serve::Batching::Continuous,
+            max_seqs: 256,
+            max_tokens_per_step: 8192,
+            chunked_prefill: true,
+            kv_block_tokens: 16,
+            memory_utilization: 0.9,
+            activation_reserve: None,
+        }
+    }
+}
+
+/// `perf:` — how close to the hardware peaks the serving software gets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PerfSpec {
+    /// Fraction of peak tensor throughput reached by matrix products.
+    pub compute_efficiency: f64,
+    /// Fraction of peak memory bandwidth reached by streaming reads.
+    pub memory_efficiency: f64,
+    /// Fraction of link bandwidth reached by collectives.
+    pub link_efficiency: f64,
+    /// Fixed time added to every step.
+    pub step_overhead: Seconds,
+    /// Fixed time added to every collective and pipeline hand-off.
+    pub collective_latency: Seconds,
+}
+
+impl Default for PerfSpec {
+    fn default() -> Self {
+        let defaults = crate::perf_model::DEFAULTS;
+        PerfSpec {
+            compute_efficiency: defaults.efficiencies.compute,
+            memory_efficiency: defaults.efficiencies.memory,
+            link_efficiency: defaults.efficiencies.link,
+            step_overhead: defaults.overheads.step,
+            collective_latency: defaults.overheads.collective,
+        }
+    }
+}
+
+/// `facility:` — for now only the cooling and distribution overhead.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FacilitySpec {
+    /// Power usage effectiveness: facility power ÷ IT power (≥ 1).
+    pub pue: f64,
+}
+
+impl Default for FacilitySpec {
+    fn default() -> Self {
+        FacilitySpec {
+            pue: crate::facility::DEFAULT_PUE,
+        }
+    }
+}

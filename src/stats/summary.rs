@@ -1,0 +1,260 @@
+//! The figures a run reports: counts, throughput, latency, utilisation and energy, and the
+//! per-interval rows of the time series.
+
+use super::latency::LatencySummary;
+use super::recorder::Recorder;
+use super::timeseries::TimeSeries;
+use crate::units::Joules;
+use serde::Serialize;
+
+/// What the fleet could do at most, to turn measured amounts into utilisations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Capacity {
+    /// GPUs in the fleet.
+    pub gpus: u64,
+    /// Replicas in the fleet.
+    pub replicas: u64,
+    /// KV-cache blocks over all replicas.
+    pub kv_blocks: u64,
+    /// Peak tensor throughput of the fleet, FLOP/s.
+    pub peak_flops: f64,
+    /// Peak memory bandwidth of the fleet, bytes/s.
+    pub memory_bandwidth: f64,
+    /// Idle power of the fleet's GPUs, W.
+    pub idle_power_w: f64,
+    /// Facility power ÷ IT power.
+    pub pue: f64,
+}
+
+/// Request counts; `arrived = completed + rejected + in_flight`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct RequestCounts {
+    /// Requests that reached the edge before the horizon.
+    pub arrived: u64,
+    /// Requests whose last token was emitted before the horizon.
+    pub completed: u64,
+    /// Requests no replica could ever serve (longer than its KV cache, or than the step
+    /// budget without chunked prefill).
+    pub rejected: u64,
+    /// Of those, too long for the KV cache.
+    pub rejected_kv_cache: u64,
+    /// Of those, too long for the step budget.
+    pub rejected_step_budget: u64,
+    /// Requests waiting or running at the horizon.
+    pub in_flight: u64,
+    /// Of those, still waiting.
+    pub waiting_at_horizon: u64,
+    /// Times a running request lost its KV cache and was recomputed.
+    pub preemptions: u64,
+}
+
+/// Rates over the horizon.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Throughput {
+    /// Completed requests per second.
+    pub requests_per_s: f64,
+    /// Output tokens emitted per second.
+    pub output_tokens_per_s: f64,
+    /// Prompt tokens processed per second (recomputation included).
+    pub prefill_tokens_per_s: f64,
+}
+
+/// Latency distributions of completed requests (TTFT of every first token).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Latencies {
+    /// Time to first token, from arrival.
+    pub ttft: LatencySummary,
+    /// Time per output token after the first.
+    pub tpot: LatencySummary,
+    /// Arrival to last token.
+    pub e2e: LatencySummary,
+}
+
+/// How busy the fleet was, as time averages over the horizon.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Utilization {
+    /// Share of GPU-time inside a step.
+    pub gpu_busy: f64,
+    /// Achieved FLOPs ÷ peak FLOPs.
+    pub flops: f64,
+    /// Achieved memory traffic ÷ peak bandwidth.
+    pub memory_bandwidth: f64,
+    /// Mean share of KV-cache blocks in use.
+    pub kv_cache_mean: f64,
+    /// Largest share of KV-cache blocks in use at once.
+    pub kv_cache_peak: f64,
+    /// Mean requests waiting, fleet-wide.
+    pub waiting_mean: f64,
+    /// Most requests waiting at once, fleet-wide.
+    pub waiting_max: u64,
+    /// Mean requests running, fleet-wide.
+    pub running_mean: f64,
+    /// Mean running batch per replica.
+    pub batch_mean: f64,
+}
+
+/// Energy over the horizon.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Energy {
+    /// GPU energy.
+    pub gpu_kwh: f64,
+    /// Of which the GPUs would have drawn idle.
+    pub gpu_idle_kwh: f64,
+    /// Facility energy: GPU energy × PUE (other server parts are not modelled yet).
+    pub facility_kwh: f64,
+    /// Mean power per GPU.
+    pub gpu_power_mean_w: f64,
+    /// Facility energy per completed request.
+    pub wh_per_request: Option<f64>,
+    /// Facility energy per output token.
+    pub j_per_output_token: Option<f64>,
+}
+
+/// The headline figures of one run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// Counts.
+    pub requests: RequestCounts,
+    /// Rates.
+    pub throughput: Throughput,
+    /// Latencies.
+    pub latency: Latencies,
+    /// Utilisation.
+    pub utilization: Utilization,
+    /// Energy.
+    pub energy: Energy,
+}
+
+/// A ratio that is 0 when the denominator is.
+fn ratio(numerator: f64, denominator: f64) -> f64 {
+    if denominator > 0.0 {
+        numerator / denominator
+    } else {
+        0.0
+    }
+}
+
+impl RunSummary {
+    /// The summary of a finished record.
+    pub(super) fn from_record(r: &Recorder, horizon_s: f64, c: &Capacity) -> RunSummary {
+        let bins = r.series.bins();
+        let total = |f: fn(&super::timeseries::Bin) -> f64| bins.iter().map(f).sum::<f64>();
+        let active_j = total(|b| b.active_energy_j);
+        let idle_j = c.idle_power_w * horizon_s;
+        let gpu_j = idle_j + active_j;
+        let facility_j = gpu_j * c.pue;
+        let rejected = r.rejected_kv + r.rejected_budget;
+        let in_flight = r.levels.waiting + r.levels.running;
+        let running_mean = total(|b| b.running_s) / horizon_s;
+        RunSummary {
+            requests: RequestCounts {
+                arrived: r.arrived,
+                completed: r.completed,
+                rejected,
+                rejected_kv_cache: r.rejected_kv,
+                rejected_step_budget: r.rejected_budget,
+                in_flight,
+                waiting_at_horizon: r.levels.waiting,
+                preemptions: r.preemptions,
+            },
+            throughput: Throughput {
+                requests_per_s: r.completed as f64 / horizon_s,
+                output_tokens_per_s: r.output_tokens as f64 / horizon_s,
+                prefill_tokens_per_s: total(|b| b.prefill_tokens) / horizon_s,
+            },
+            latency: Latencies {
+                ttft: r.ttft.summary(),
+                tpot: r.tpot.summary(),
+                e2e: r.e2e.summary(),
+            },
+            utilization: Utilization {
+                gpu_busy: ratio(total(|b| b.gpu_busy_s), c.gpus as f64 * horizon_s),
+                flops: ratio(total(|b| b.flops), c.peak_flops * horizon_s),
+                memory_bandwidth: ratio(total(|b| b.memory_bytes), c.memory_bandwidth * horizon_s),
+                kv_cache_mean: ratio(total(|b| b.kv_blocks_s), c.kv_blocks as f64 * horizon_s),
+                kv_cache_peak: ratio(r.peak_kv_blocks as f64, c.kv_blocks as f64),
+                waiting_mean: total(|b| b.waiting_s) / horizon_s,
+                waiting_max: r.peak_waiting,
+                running_mean,
+                batch_mean: ratio(running_mean, c.replicas as f64),
+            },
+            energy: Energy {
+                gpu_kwh: Joules(gpu_j).kwh(),
+                gpu_idle_kwh: Joules(idle_j).kwh(),
+                facility_kwh: Joules(facility_j).kwh(),
+                gpu_power_mean_w: ratio(gpu_j, horizon_s * c.gpus as f64),
+                wh_per_request: (r.completed > 0).then(|| facility_j / 3600.0 / r.completed as f64),
+                j_per_output_token: (r.output_tokens > 0)
+                    .then(|| facility_j / r.output_tokens as f64),
+            },
+        }
+    }
+}
+
+/// One interval of the time series, normalised to rates, means and shares.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct TimeSeriesRow {
+    /// Interval start, seconds from midnight.
+    pub t_start_s: f64,
+    /// Interval length, seconds.
+    pub duration_s: f64,
+    /// Requests that arrived.
+    pub arrivals: u64,
+    /// Requests that completed.
+    pub completions: u64,
+    /// Requests refused.
+    pub rejected: u64,
+    /// Preemptions.
+    pub preemptions: u64,
+    /// Output tokens per second.
+    pub output_tokens_per_s: f64,
+    /// Prefill tokens per second.
+    pub prefill_tokens_per_s: f64,
+    /// Mean requests waiting.
+    pub waiting_mean: f64,
+    /// Mean requests running.
+    pub running_mean: f64,
+    /// Share of GPU-time inside steps.
+    pub gpu_busy: f64,
+    /// Achieved ÷ peak FLOPs.
+    pub flops_util: f64,
+    /// Achieved ÷ peak memory bandwidth.
+    pub memory_bw_util: f64,
+    /// Mean share of KV-cache blocks in use.
+    pub kv_cache: f64,
+    /// Mean GPU power of the fleet, kW.
+    pub gpu_power_kw: f64,
+    /// Mean facility power, kW.
+    pub facility_power_kw: f64,
+}
+
+/// The rows of `series`, normalised by `c`.
+pub(super) fn series_rows(series: &TimeSeries, c: &Capacity) -> Vec<TimeSeriesRow> {
+    series
+        .bins()
+        .iter()
+        .enumerate()
+        .map(|(index, bin)| {
+            let (start, dt) = series.span(index);
+            let gpu_power_w = c.idle_power_w + bin.active_energy_j / dt;
+            TimeSeriesRow {
+                t_start_s: start,
+                duration_s: dt,
+                arrivals: bin.arrivals,
+                completions: bin.completions,
+                rejected: bin.rejected,
+                preemptions: bin.preemptions,
+                output_tokens_per_s: bin.output_tokens as f64 / dt,
+                prefill_tokens_per_s: bin.prefill_tokens / dt,
+                waiting_mean: bin.waiting_s / dt,
+                running_mean: bin.running_s / dt,
+                gpu_busy: ratio(bin.gpu_busy_s, c.gpus as f64 * dt),
+                flops_util: ratio(bin.flops, c.peak_flops * dt),
+                memory_bw_util: ratio(bin.memory_bytes, c.memory_bandwidth * dt),
+                kv_cache: ratio(bin.kv_blocks_s, c.kv_blocks as f64 * dt),
+                gpu_power_kw: gpu_power_w / 1e3,
+                facility_power_kw: gpu_power_w * c.pue / 1e3,
+            }
+        })
+        .collect()
+}

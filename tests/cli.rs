@@ -1,0 +1,262 @@
+//! The `fleetsim` binary end to end: shipped scenarios, outputs, determinism, bad input.
+
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fleetsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn run_into(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    fleetsim(&args)
+}
+
+/// A small scenario that runs in well under a second.
+const SMALL: &str = "
+name: small
+workload:
+  rate: 4/s
+  diurnal: {peak_to_trough: 2, peak_hour: 0}
+  prompt_tokens: {lognormal: {median: 300, sigma: 0.7}, max: 3000}
+  output_tokens: {lognormal: {median: 100, sigma: 0.6}, max: 800}
+model: llama-3.1-8b
+hardware: {gpu: h100-sxm, gpus_per_server: 2}
+fleet: {servers: 1, router: least-outstanding-requests}
+study: {seed: 3, horizon: 20m, timeseries_interval: 1m}
+";
+
+fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn quickstart_writes_the_three_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("quickstart");
+    let output = run_into(Path::new("scenarios/quickstart.yaml"), &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("TTFT"), "{printed}");
+
+    let json: Value = serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["scenario"]["name"], "quickstart");
+    let r = &json["results"]["requests"];
+    let count = |k: &str| r[k].as_u64().unwrap();
+    assert!(count("arrived") > 400_000);
+    assert_eq!(
+        count("arrived"),
+        count("completed") + count("rejected") + count("in_flight")
+    );
+    let markdown = fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(markdown.contains("## Latency") && markdown.contains("time to first token"));
+    let csv = fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 1440,
+        "a header and one row per minute"
+    );
+    assert!(csv.starts_with("t_start_s,duration_s,arrivals,"));
+}
+
+#[test]
+fn every_shipped_scenario_checks() {
+    for entry in fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        let output = fleetsim(&["check", path.to_str().unwrap()]);
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn same_scenario_and_seed_give_identical_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), "small.yaml", SMALL);
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    for out in [&a, &b] {
+        assert!(run_into(&scenario, out, &[]).status.success());
+    }
+    for file in ["summary.json", "summary.md", "timeseries.csv"] {
+        assert_eq!(
+            fs::read(a.join(file)).unwrap(),
+            fs::read(b.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    assert!(run_into(&scenario, &c, &["--seed", "4"]).status.success());
+    assert_ne!(
+        fs::read(a.join("summary.json")).unwrap(),
+        fs::read(c.join("summary.json")).unwrap(),
+        "another seed draws another day"
+    );
+}
+
+#[test]
+fn a_second_run_replaces_the_folder_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), "small.yaml", SMALL);
+    let out = dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("stale.txt"), "old").unwrap();
+    assert!(run_into(&scenario, &out, &[]).status.success());
+    assert!(!out.join("stale.txt").exists());
+    assert!(out.join("summary.json").exists());
+}
+
+/// Runs a bad scenario and checks exit status 2, the message, and that nothing was written.
+fn assert_rejected(text: Option<&str>, expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = match text {
+        Some(text) => write_scenario(dir.path(), "bad.yaml", text),
+        None => dir.path().join("missing.yaml"),
+    };
+    let out = dir.path().join("out");
+    let output = run_into(&scenario, &out, &[]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    for part in expected {
+        assert!(message.contains(part), "expected `{part}` in: {message}");
+    }
+    assert!(
+        message.contains("bad.yaml") || message.contains("missing.yaml"),
+        "{message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+    let written: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(!out.exists(), "nothing is written: {written:?}");
+    assert!(written.len() <= 1, "no staging folder is left: {written:?}");
+}
+
+#[test]
+fn malformed_yaml_is_rejected_with_its_line() {
+    // An unterminated quote: the YAML parser reports where the document ended.
+    assert_rejected(
+        Some("name: \"quickstart\nworkload: 1\n"),
+        &[
+            "bad.yaml:3:1",
+            "unexpected end of stream",
+            "quoted scalar at line 1 column 7",
+        ],
+    );
+}
+
+#[test]
+fn unknown_keys_suggest_the_nearest_valid_key() {
+    let text = SMALL.replace("fleet: {servers: 1,", "fleet: {servrs: 1,");
+    assert_rejected(
+        Some(&text),
+        &[
+            "bad.yaml:10:",
+            "fleet.servrs",
+            "unknown field `servrs`",
+            "did you mean `servers`",
+        ],
+    );
+}
+
+#[test]
+fn a_negative_rate_is_rejected() {
+    let text = SMALL.replace("rate: 4/s", "rate: -3/s");
+    assert_rejected(Some(&text), &["bad.yaml:4:3", "workload.rate", "-3"]);
+}
+
+#[test]
+fn zero_servers_are_rejected() {
+    let text = SMALL.replace("servers: 1", "servers: 0");
+    assert_rejected(Some(&text), &["fleet.servers", "must be at least 1, got 0"]);
+}
+
+#[test]
+fn a_model_that_does_not_fit_says_by_how_much() {
+    let text = SMALL.replace("llama-3.1-8b", "llama-3.1-405b");
+    assert_rejected(
+        Some(&text),
+        &[
+            "does not fit",
+            "short by",
+            "GiB per GPU",
+            "GPUs per replica",
+        ],
+    );
+}
+
+#[test]
+fn a_missing_file_is_rejected() {
+    assert_rejected(None, &["cannot read the scenario"]);
+}
+
+#[test]
+fn an_unknown_catalog_id_suggests_the_nearest() {
+    let text = SMALL.replace("gpu: h100-sxm", "gpu: h100");
+    assert_rejected(
+        Some(&text),
+        &[
+            "hardware.gpu",
+            "unknown GPU `h100`",
+            "did you mean `h100-sxm`",
+        ],
+    );
+}
+
+#[test]
+fn catalog_lists_every_gpu_and_model() {
+    let output = fleetsim(&["catalog"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    for id in [
+        "a100-40gb",
+        "a100-80gb",
+        "h100-sxm",
+        "h100-pcie",
+        "h200",
+        "b200",
+        "l40s",
+        "l4",
+        "mi300x",
+        "gpt2",
+        "gpt2-xl",
+        "gpt3-175b",
+        "llama-2-7b",
+        "llama-2-13b",
+        "llama-2-70b",
+        "llama-3.1-8b",
+        "llama-3.1-70b",
+        "llama-3.1-405b",
+        "mixtral-8x7b",
+        "deepseek-v3",
+        "gpt4-class-moe",
+    ] {
+        assert!(text.contains(id), "{id} missing from:\n{text}");
+    }
+}

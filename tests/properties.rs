@@ -1,0 +1,106 @@
+//! Invariants that hold for every scenario, checked over random ones.
+
+use fleetsim::engine::{Streams, simulate};
+use fleetsim::scenario::{Scenario, from_yaml};
+use proptest::prelude::*;
+
+/// A random small scenario: GPT-2 on an L4 with a tight memory budget, so that KV-cache
+/// preemptions and rejections of requests too long for the cache both happen.
+fn scenario(
+    rate: f64,
+    batching: &str,
+    chunked: bool,
+    memory_utilization: f64,
+    max_seqs: u32,
+    replicas: u32,
+) -> Scenario {
+    let yaml = format!(
+        "
+workload:
+  rate: {rate}/s
+  prompt_tokens: {{lognormal: {{median: 300, sigma: 1.0}}, max: 1000}}
+  output_tokens: {{lognormal: {{median: 60, sigma: 1.0}}, max: 1000}}
+model: gpt2
+hardware: {{gpu: l4, gpus_per_server: {replicas}}}
+fleet: {{servers: 1, router: least-outstanding-requests}}
+scheduler:
+  batching: {batching}
+  chunked_prefill: {chunked}
+  max_seqs: {max_seqs}
+  max_tokens_per_step: 1024
+  memory_utilization: {memory_utilization}
+  activation_reserve: 0
+study: {{horizon: 10m, timeseries_interval: 1m}}
+"
+    );
+    from_yaml(&yaml, "property").expect("valid scenario")
+}
+
+fn arbitrary_scenario() -> impl Strategy<Value = Scenario> {
+    (
+        1.0..200.0f64,
+        prop::sample::select(vec!["continuous", "static"]),
+        any::<bool>(),
+        0.0105..0.03f64,
+        1u32..64,
+        1u32..4,
+    )
+        .prop_map(|(rate, batching, chunked, memory, seqs, replicas)| {
+            scenario(rate, batching, chunked, memory, seqs, replicas)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn requests_are_conserved(s in arbitrary_scenario(), seed in 0u64..1000) {
+        let run = simulate(&s, Streams { seed, run: 0 });
+        let r = run.summary.requests;
+        prop_assert_eq!(r.arrived, r.completed + r.rejected + r.in_flight);
+        prop_assert!(r.waiting_at_horizon <= r.in_flight);
+        let rows = &run.timeseries;
+        prop_assert_eq!(rows.iter().map(|row| row.arrivals).sum::<u64>(), r.arrived);
+        prop_assert_eq!(rows.iter().map(|row| row.completions).sum::<u64>(), r.completed);
+        prop_assert_eq!(rows.iter().map(|row| row.rejected).sum::<u64>(), r.rejected);
+        prop_assert_eq!(rows.iter().map(|row| row.preemptions).sum::<u64>(), r.preemptions);
+        prop_assert_eq!(run.summary.latency.e2e.count, r.completed);
+    }
+
+    #[test]
+    fn energy_is_at_least_idle_energy(s in arbitrary_scenario(), seed in 0u64..1000) {
+        let run = simulate(&s, Streams { seed, run: 0 });
+        let e = run.summary.energy;
+        let idle_kwh = s.gpu_power.idle.0 * s.fleet.gpus() as f64 * s.horizon.0 / 3.6e6;
+        prop_assert!((e.gpu_idle_kwh - idle_kwh).abs() <= 1e-9 * idle_kwh);
+        prop_assert!(e.gpu_kwh >= e.gpu_idle_kwh);
+        prop_assert!(e.facility_kwh >= e.gpu_kwh);
+        let max_kwh = s.gpu_power.tdp.0 * s.fleet.gpus() as f64 * s.horizon.0 / 3.6e6;
+        prop_assert!(e.gpu_kwh <= max_kwh * (1.0 + 1e-12));
+    }
+
+    #[test]
+    fn utilisations_are_shares(s in arbitrary_scenario(), seed in 0u64..1000) {
+        let u = simulate(&s, Streams { seed, run: 0 }).summary.utilization;
+        for share in [u.gpu_busy, u.flops, u.memory_bandwidth, u.kv_cache_mean, u.kv_cache_peak] {
+            prop_assert!((0.0..=1.0 + 1e-9).contains(&share), "{:?}", u);
+        }
+        prop_assert!(u.kv_cache_mean <= u.kv_cache_peak + 1e-12);
+    }
+
+    #[test]
+    fn a_run_depends_only_on_its_seed(s in arbitrary_scenario(), seed in 0u64..1000) {
+        let a = simulate(&s, Streams { seed, run: 0 });
+        let b = simulate(&s, Streams { seed, run: 0 });
+        prop_assert_eq!(a.summary, b.summary);
+        prop_assert_eq!(a.timeseries, b.timeseries);
+    }
+}
+
+#[test]
+fn the_tight_scenarios_do_preempt_and_reject() {
+    let s = scenario(150.0, "continuous", true, 0.0105, 64, 1);
+    let r = simulate(&s, Streams { seed: 1, run: 0 }).summary.requests;
+    assert!(r.preemptions > 0, "{r:?}");
+    assert!(r.rejected_kv_cache > 0, "{r:?}");
+}
