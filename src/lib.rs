@@ -37,6 +37,8 @@
 //! Each module knows only those below it: the perf model never sees a queue, the engine
 //! never sees money, only `report` writes files. See `docs/ARCHITECTURE.md`.
 
+#![warn(missing_docs)]
+
 pub mod catalog;
 pub mod check;
 pub mod engine;

@@ -41,6 +41,9 @@ enum Command {
         /// Only GPUs or only models.
         #[arg(value_enum)]
         only: Option<CatalogPart>,
+        /// Also print where every entry's figures come from.
+        #[arg(long)]
+        sources: bool,
     },
 }
 
@@ -95,15 +98,22 @@ fn run(cli: Cli) -> Result<(), Error> {
             print_check(&scenario);
             Ok(())
         }
-        Command::Catalog { only } => {
+        Command::Catalog { only, sources } => {
+            let catalog = Catalog::builtin();
             if !matches!(only, Some(CatalogPart::Models)) {
                 print_gpus();
+                if sources {
+                    print_sources(catalog.gpus.iter().map(|g| (&g.id, &g.source)));
+                }
             }
             if only.is_none() {
                 println!();
             }
             if !matches!(only, Some(CatalogPart::Gpus)) {
                 print_models();
+                if sources {
+                    print_sources(catalog.models.iter().map(|m| (&m.id, &m.source)));
+                }
             }
             Ok(())
         }
@@ -141,6 +151,13 @@ fn print_check(s: &fleetsim::scenario::Scenario) {
     );
 }
 
+fn print_sources<'a>(entries: impl Iterator<Item = (&'a String, &'a String)>) {
+    println!("\nsources:");
+    for (id, source) in entries {
+        println!("  {id}: {source}");
+    }
+}
+
 fn print_gpus() {
     println!(
         "{:<10} {:<16} {:>9} {:>11} {:>12} {:>12} {:>7} {:>7} {:>11}",
@@ -159,6 +176,17 @@ fn print_gpus() {
             format!("{:.0} W", g.idle_power.0),
             si(g.scale_up_link.0, "B/s"),
         );
+    }
+}
+
+/// A parameter count for people: `124M`, `8.03B`, `1.81T`.
+fn params(count: f64) -> String {
+    if count >= 1e12 {
+        format!("{:.2}T", count / 1e12)
+    } else if count >= 1e9 {
+        format!("{:.2}B", count / 1e9)
+    } else {
+        format!("{:.0}M", count / 1e6)
     }
 }
 
@@ -182,8 +210,8 @@ fn print_models() {
             "{:<15} {:<34} {:>10} {:>10} {:>7} {:>7} {:>9} {:>13} {:>9}",
             m.id,
             m.name,
-            format!("{:.2}B", shape.total_params() / 1e9),
-            format!("{:.2}B", shape.active_params() / 1e9),
+            params(shape.total_params()),
+            params(shape.active_params()),
             m.layers,
             m.hidden,
             if m.mla.is_some() {

@@ -259,4 +259,8 @@ fn catalog_lists_every_gpu_and_model() {
     ] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
+    let sourced = fleetsim(&["catalog", "models", "--sources"]);
+    let text = String::from_utf8_lossy(&sourced.stdout);
+    assert!(text.contains("gpt4-class-moe: ESTIMATE"), "{text}");
+    assert!(!text.contains("h100-sxm"), "models only: {text}");
 }

@@ -18,33 +18,43 @@ pub struct FleetLayout {
 }
 
 impl FleetLayout {
-    /// Lays replicas out over `servers`, or explains why the numbers do not divide.
+    /// Lays replicas out over `servers`, or names the `fleet` field whose number does not
+    /// divide and explains why.
     pub fn new(
         servers: u64,
         gpus_per_server: u32,
         parallelism: Parallelism,
-    ) -> Result<FleetLayout, String> {
+    ) -> Result<FleetLayout, (&'static str, String)> {
         let per_replica = parallelism.gpus();
         let replicas = if per_replica <= gpus_per_server {
             if gpus_per_server % per_replica != 0 {
-                return Err(format!(
-                    "a replica of tensor_parallel × pipeline_parallel = {per_replica} GPUs does \
-                     not divide a server of {gpus_per_server} GPUs"
+                return Err((
+                    "tensor_parallel",
+                    format!(
+                        "a replica of tensor_parallel × pipeline_parallel = {per_replica} GPUs \
+                         does not divide a server of {gpus_per_server} GPUs"
+                    ),
                 ));
             }
             servers * u64::from(gpus_per_server / per_replica)
         } else {
             if per_replica % gpus_per_server != 0 {
-                return Err(format!(
-                    "a replica of {per_replica} GPUs spans servers, so it must be a whole number \
-                     of {gpus_per_server}-GPU servers"
+                return Err((
+                    "tensor_parallel",
+                    format!(
+                        "a replica of {per_replica} GPUs spans servers, so it must be a whole \
+                         number of {gpus_per_server}-GPU servers"
+                    ),
                 ));
             }
             let servers_per_replica = u64::from(per_replica / gpus_per_server);
             if servers % servers_per_replica != 0 {
-                return Err(format!(
-                    "{servers} servers do not divide into replicas of {servers_per_replica} \
-                     servers each"
+                return Err((
+                    "servers",
+                    format!(
+                        "a replica spans {servers_per_replica} servers, so the fleet needs a \
+                         multiple of {servers_per_replica} servers, got {servers}"
+                    ),
                 ));
             }
             servers / servers_per_replica
@@ -102,21 +112,12 @@ mod tests {
 
     #[test]
     fn uneven_layouts_are_explained() {
-        assert!(
-            FleetLayout::new(3, 8, par(3, 1))
-                .unwrap_err()
-                .contains("does not divide")
-        );
-        assert!(
-            FleetLayout::new(3, 8, par(12, 1))
-                .unwrap_err()
-                .contains("whole number")
-        );
-        assert!(
-            FleetLayout::new(3, 8, par(8, 2))
-                .unwrap_err()
-                .contains("3 servers")
-        );
+        let message = |servers, tp| FleetLayout::new(servers, 8, par(tp, 1)).unwrap_err().1;
+        assert!(message(3, 3).contains("does not divide"));
+        assert!(message(3, 12).contains("whole number"));
+        let (field, odd) = FleetLayout::new(3, 8, par(8, 2)).unwrap_err();
+        assert_eq!(field, "servers");
+        assert!(odd.contains("a multiple of 2 servers, got 3"), "{odd}");
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, Input
         pipeline: fleet.pipeline_parallel,
     };
     let layout = FleetLayout::new(fleet.servers, hw.gpus_per_server, parallelism)
-        .map_err(|message| InputError::field("fleet.tensor_parallel", message))?;
+        .map_err(|(field, message)| InputError::field(field, message).under("fleet"))?;
 
     let sched = &spec.scheduler;
     check::at_least("scheduler.max_seqs", sched.max_seqs.into(), 1)?;
@@ -356,4 +356,158 @@ fn resolve_lengths(spec: &LengthSpec) -> Result<TokenLengths, InputError> {
         ));
     }
     Ok(TokenLengths::new(shape, min, max))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::from_yaml;
+
+    /// A valid scenario to break one field at a time.
+    const BASE: &str = "
+workload:
+  rate: 2/s
+  prompt_tokens: 100
+  output_tokens: 10
+model: llama-3.1-8b
+hardware: {gpu: h100-sxm}
+fleet: {servers: 1}
+";
+
+    fn error_of(yaml: &str) -> String {
+        from_yaml(yaml, "t").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_base_scenario_resolves_with_defaults() {
+        let s = from_yaml(BASE, "t").unwrap();
+        assert_eq!(s.name, "t");
+        assert_eq!(s.seed, 1);
+        assert_eq!(s.horizon.0, 86_400.0);
+        assert_eq!(s.fleet.replicas, 8);
+        assert_eq!(s.scheduler.max_seqs, 256);
+        assert_eq!(s.facility.pue, 1.2);
+        assert!(s.kv_blocks_per_replica > 1000);
+    }
+
+    #[test]
+    fn arrival_volume_must_be_given_once() {
+        let both = BASE.replace("rate: 2/s", "rate: 2/s\n  requests_per_day: 1000");
+        assert!(error_of(&both).contains("either requests_per_day or rate, not both"));
+        let neither = BASE.replace("  rate: 2/s\n", "");
+        assert!(error_of(&neither).contains("needs an arrival volume"));
+        let daily = from_yaml(&BASE.replace("rate: 2/s", "requests_per_day: 8.64e4"), "t");
+        assert_eq!(daily.unwrap().workload.mean_rate, 1.0);
+    }
+
+    #[test]
+    fn diurnal_profiles_are_checked() {
+        let short = BASE.replace("rate: 2/s", "rate: 2/s\n  diurnal: {hourly: [1, 2, 3]}");
+        let err = error_of(&short);
+        assert!(
+            err.contains("workload.diurnal.hourly: expected 24 weights"),
+            "{err}"
+        );
+        let negative = BASE.replace(
+            "rate: 2/s",
+            "rate: 2/s\n  diurnal: {hourly: [1,1,1,-1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}",
+        );
+        assert!(error_of(&negative).contains("workload.diurnal.hourly[3]"));
+        let ratio = BASE.replace("rate: 2/s", "rate: 2/s\n  diurnal: {peak_to_trough: 0.5}");
+        assert!(error_of(&ratio).contains("peak_to_trough: expected a ratio ≥ 1"));
+        let hour = BASE.replace(
+            "rate: 2/s",
+            "rate: 2/s\n  diurnal: {peak_to_trough: 2, peak_hour: 24}",
+        );
+        assert!(error_of(&hour).contains("peak_hour: expected an hour from 0 to 23"));
+    }
+
+    #[test]
+    fn length_distributions_are_checked() {
+        let two = BASE.replace(
+            "prompt_tokens: 100",
+            "prompt_tokens: {fixed: 10, uniform: [1, 2]}",
+        );
+        assert!(error_of(&two).contains("exactly one of fixed, uniform"));
+        let reversed = BASE.replace("prompt_tokens: 100", "prompt_tokens: {uniform: [9, 2]}");
+        assert!(error_of(&reversed).contains("low (9) must not exceed high (2)"));
+        let fraction = BASE.replace("output_tokens: 10", "output_tokens: 2.5");
+        let err = error_of(&fraction);
+        assert!(
+            err.contains("workload.output_tokens.fixed: expected a whole number"),
+            "{err}"
+        );
+        let caps = BASE.replace(
+            "prompt_tokens: 100",
+            "prompt_tokens: {fixed: 5, min: 10, max: 2}",
+        );
+        assert!(error_of(&caps).contains("must be at least min (10), got 2"));
+        let sigma = BASE.replace(
+            "prompt_tokens: 100",
+            "prompt_tokens: {lognormal: {median: 100, sigma: -1}}",
+        );
+        assert!(error_of(&sigma).contains("lognormal.sigma"));
+    }
+
+    #[test]
+    fn fleet_and_facility_values_are_checked() {
+        let tp = BASE.replace("servers: 1}", "servers: 1, tensor_parallel: 3}");
+        assert!(error_of(&tp).contains("must divide the 32 attention heads"));
+        let layout = BASE
+            .replace("servers: 1}", "servers: 1, tensor_parallel: 16}")
+            .replace("gpu: h100-sxm}", "gpu: h100-sxm, gpus_per_server: 8}");
+        assert!(error_of(&layout).contains("a multiple of 2 servers, got 1"));
+        let pue = format!("{BASE}facility: {{pue: 0.9}}\n");
+        let err = error_of(&pue);
+        assert!(err.contains("facility.pue: expected a number ≥ 1"), "{err}");
+        let efficiency = format!("{BASE}perf: {{memory_efficiency: 1.5}}\n");
+        assert!(error_of(&efficiency).contains("perf.memory_efficiency"));
+        let horizon = format!("{BASE}study: {{horizon: 0s}}\n");
+        assert!(error_of(&horizon).contains("study.horizon: expected a positive number"));
+    }
+
+    #[test]
+    fn resolve_errors_carry_the_line_of_their_field() {
+        let err = from_yaml(&BASE.replace("servers: 1", "servers: 0"), "t").unwrap_err();
+        assert_eq!(err.location, Some((8, 1)), "the fleet line: {err}");
+        assert_eq!(err.field.as_deref(), Some("fleet.servers"));
+    }
+
+    #[test]
+    fn inline_models_and_gpus_are_used_as_given() {
+        let yaml = BASE
+            .replace(
+                "model: llama-3.1-8b",
+                "model:
+  id: tiny
+  name: Tiny
+  layers: 4
+  hidden: 512
+  heads: 8
+  kv_heads: 2
+  ffn: 1024
+  vocab: 1000
+  context: 2048",
+            )
+            .replace(
+                "hardware: {gpu: h100-sxm}",
+                "hardware:
+  gpu:
+    id: small
+    name: Small GPU
+    memory: 8GiB
+    memory_bandwidth: 500GB/s
+    tensor: {fp16: 100TFLOPS, bf16: 100TFLOPS}
+    tdp: 150W
+    idle_power: 20W
+    scale_up_link: 64GB/s",
+            );
+        let s = from_yaml(&yaml, "t").unwrap();
+        assert_eq!(s.replica.model.name, "Tiny");
+        assert_eq!(s.replica.gpu.memory.gib(), 8.0);
+        assert_eq!(s.gpu_power.idle.0, 20.0);
+        let bad = yaml.replace("idle_power: 20W", "idle_power: 200W");
+        assert!(error_of(&bad).contains("hardware.gpu.idle_power: must be below the tdp"));
+        let typo = yaml.replace("kv_heads: 2", "kv_head: 2");
+        assert!(error_of(&typo).contains("did you mean `kv_heads`"));
+    }
 }
