@@ -123,14 +123,9 @@ impl Simulation<'_> {
         let Some(step) = planned else { return };
         // A step always advances time, so the clock cannot stall on an empty model.
         let end = (now + step.cost.time).max(SimTime(now.0 + 1));
-        let replica = &self.scenario.replica;
-        let gpus = replica.parallelism.gpus();
-        let duration = (end - now).0;
-        let compute = step.cost.flops.0 / (self.perf.replica_peak().0 * duration);
-        let memory = step.cost.memory_bytes.0
-            / (replica.gpu.memory_bandwidth.0 * f64::from(gpus) * duration);
         let power = self.scenario.gpu_power;
-        let above_idle = power.power(compute, memory) - power.idle;
+        let above_idle = power.power(self.perf.activity(&step.cost, end - now)) - power.idle;
+        let gpus = self.scenario.replica.parallelism.gpus();
         self.recorder.step(now, end, gpus, &step, above_idle);
         self.queue.push(end, Event::StepDone(index as u32));
     }

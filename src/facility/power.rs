@@ -4,6 +4,7 @@
 //! `P = P_idle + (P_tdp − P_idle) · min(1, w_c·u_c + w_m·u_m)`, where `u_c` is the step's
 //! achieved share of peak tensor throughput and `u_m` its share of peak memory bandwidth.
 
+use crate::perf_model::Activity;
 use crate::units::Watts;
 
 /// The power model of one GPU.
@@ -26,12 +27,10 @@ pub const DEFAULT_COMPUTE_WEIGHT: f64 = 1.0;
 pub const DEFAULT_MEMORY_WEIGHT: f64 = 0.85;
 
 impl GpuPowerModel {
-    /// The power of a GPU at compute utilisation `compute` and memory utilisation `memory`
-    /// (each 0–1).
-    pub fn power(&self, compute: f64, memory: f64) -> Watts {
-        let activity =
-            (self.compute_weight * compute + self.memory_weight * memory).clamp(0.0, 1.0);
-        self.idle + (self.tdp - self.idle) * activity
+    /// The power of a GPU running a step of the given activity.
+    pub fn power(&self, activity: Activity) -> Watts {
+        let load = self.compute_weight * activity.compute + self.memory_weight * activity.memory;
+        self.idle + (self.tdp - self.idle) * load.clamp(0.0, 1.0)
     }
 }
 
@@ -47,9 +46,10 @@ mod tests {
             compute_weight: 1.0,
             memory_weight: 0.5,
         };
-        assert_eq!(gpu.power(0.0, 0.0), Watts(100.0));
+        let at = |compute, memory| gpu.power(Activity { compute, memory });
+        assert_eq!(at(0.0, 0.0), Watts(100.0));
         // 100 + 600·(0.2 + 0.5·0.6) = 400 W.
-        assert_eq!(gpu.power(0.2, 0.6), Watts(400.0));
-        assert_eq!(gpu.power(0.9, 0.9), Watts(700.0));
+        assert_eq!(at(0.2, 0.6), Watts(400.0));
+        assert_eq!(at(0.9, 0.9), Watts(700.0));
     }
 }

@@ -8,7 +8,9 @@ pub mod step;
 
 pub use memory::{DoesNotFit, MemoryPlan, default_activation_reserve, plan_memory};
 pub use shape::ModelShape;
-pub use step::{Efficiencies, Overheads, Parallelism, PerfModel, ReplicaSetup, StepCost, StepWork};
+pub use step::{
+    Activity, Efficiencies, Overheads, Parallelism, PerfModel, ReplicaSetup, StepCost, StepWork,
+};
 
 use crate::units::Seconds;
 

@@ -128,7 +128,17 @@ pub struct PerfModel {
     tensor_link: BytesPerSec,
     pipeline_link: BytesPerSec,
     overheads: Overheads,
-    matmul_peak_raw: FlopsPerSec,
+    replica_peak: FlopsPerSec,
+    replica_bandwidth: BytesPerSec,
+}
+
+/// How hard a step drives the replica's GPUs: achieved shares of their peaks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Activity {
+    /// Achieved FLOP/s ÷ peak tensor FLOP/s.
+    pub compute: f64,
+    /// Achieved memory traffic ÷ peak memory bandwidth.
+    pub memory: f64,
 }
 
 /// A roofline: the slower of doing the FLOPs and moving the bytes.
@@ -155,7 +165,8 @@ impl PerfModel {
             tensor_link: setup.tensor_link * eff.link,
             pipeline_link: setup.pipeline_link * eff.link,
             overheads: setup.overheads,
-            matmul_peak_raw: matmul_peak,
+            replica_peak: matmul_peak * f64::from(setup.parallelism.gpus()),
+            replica_bandwidth: setup.gpu.memory_bandwidth * f64::from(setup.parallelism.gpus()),
         }
     }
 
@@ -172,7 +183,16 @@ impl PerfModel {
     /// Peak tensor throughput of the whole replica in the format its matrix products run
     /// in, for utilisation figures.
     pub fn replica_peak(&self) -> FlopsPerSec {
-        self.matmul_peak_raw * (self.tp * self.pp)
+        self.replica_peak
+    }
+
+    /// The activity of a step of `cost` that lasted `duration` (which may exceed
+    /// `cost.time` when the engine rounds it up to a tick).
+    pub fn activity(&self, cost: &StepCost, duration: Seconds) -> Activity {
+        Activity {
+            compute: (cost.flops / self.replica_peak) / duration,
+            memory: (cost.memory_bytes / self.replica_bandwidth) / duration,
+        }
     }
 
     /// The cost of a step doing `work`. A step with no tokens costs nothing.
@@ -441,6 +461,71 @@ mod tests {
         // int8 has no tensor peak on this GPU: matrix products fall back to bf16.
         s.weights = Precision::Int8;
         assert_eq!(PerfModel::new(&s).replica_peak(), FlopsPerSec(100e12));
+    }
+
+    #[test]
+    fn moe_steps_read_only_the_experts_their_tokens_touch() {
+        let mut s = setup(1, 1);
+        s.model.moe = Some(crate::catalog::Moe {
+            experts: 4,
+            active: 2,
+            shared: 0,
+            ffn: 4096,
+            dense_layers: 0,
+        });
+        let model = PerfModel::new(&s);
+        // Per layer: attention 4·1024² = 4,194,304 and router 1024·4 = 4,096 always; each
+        // expert 2·1024·4096 = 8,388,608. One token touches 4·(1 − 1/2) = 2 experts.
+        let always = 2.0 * (4_194_304.0 + 4_096.0);
+        let expert = 8_388_608.0;
+        let mut one = StepWork::default();
+        one.add_sequence(100, 1, true);
+        let kv_and_head = 8192.0 * 101.0 + 2_048_000.0;
+        let bytes = (always + 2.0 * 2.0 * expert) * 2.0 + kv_and_head;
+        assert!(close(model.step(&one).time.0, bytes / 1e12));
+        assert!(close(model.step(&one).memory_bytes.0, bytes));
+        // Two tokens touch 4·(1 − 1/4) = 3 experts per layer, but do the FLOPs of 2 each.
+        let mut two = StepWork::default();
+        two.add_sequence(100, 1, true);
+        two.add_sequence(100, 1, true);
+        let bytes = (always + 2.0 * 3.0 * expert) * 2.0 + 2.0 * kv_and_head - 2_048_000.0;
+        assert!(close(model.step(&two).memory_bytes.0, bytes));
+        let matmul_flops = 2.0 * (always + 2.0 * 2.0 * expert) * 2.0;
+        let attention_flops = 2.0 * 2.0 * 4096.0 * 101.0;
+        let head_flops = 2.0 * 2.0 * 1_024_000.0;
+        assert!(close(
+            model.step(&two).flops.0,
+            matmul_flops + attention_flops + head_flops
+        ));
+    }
+
+    #[test]
+    fn fp8_kv_cache_halves_the_kv_traffic() {
+        let mut s = setup(1, 1);
+        s.kv_cache = Precision::Fp8;
+        let fp8 = PerfModel::new(&s);
+        let bf16 = PerfModel::new(&setup(1, 1));
+        assert_eq!(bf16.kv_bytes_per_token(), Bytes(8192.0));
+        assert_eq!(fp8.kv_bytes_per_token(), Bytes(4096.0));
+        let mut work = StepWork::default();
+        work.add_sequence(10_000, 1, true);
+        let saved = bf16.step(&work).memory_bytes.0 - fp8.step(&work).memory_bytes.0;
+        assert!(close(saved, 4096.0 * 10_001.0));
+    }
+
+    #[test]
+    fn activity_is_the_achieved_share_of_the_peaks() {
+        let model = PerfModel::new(&setup(2, 1));
+        let cost = StepCost {
+            time: Seconds(1e-3),
+            flops: Flops(50e9),
+            memory_bytes: Bytes(1e9),
+            link_bytes: Bytes(0.0),
+        };
+        // Two GPUs: 200 TFLOPS and 2 TB/s; 50 GFLOP and 1 GB in 1 ms.
+        let activity = model.activity(&cost, cost.time);
+        assert!(close(activity.compute, 0.25));
+        assert!(close(activity.memory, 0.5));
     }
 
     #[test]

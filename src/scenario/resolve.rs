@@ -18,12 +18,27 @@ use rand_distr::{LogNormal, Normal};
 
 /// Most time-series rows a run may ask for (ten years of minutes is far beyond any need).
 const MAX_TIMESERIES_ROWS: f64 = 10_000_000.0;
+/// Longest horizon: ten years, far inside the engine's 584-year nanosecond clock.
+const MAX_HORIZON_S: f64 = 3650.0 * 86_400.0;
+/// Most requests a run may expect: a hundred billion, hundreds of ChatGPT-scale days.
+const MAX_REQUESTS: f64 = 1e11;
+/// Most replicas a fleet may have: each holds its own queue and batch in memory.
+const MAX_REPLICAS: u64 = 1_000_000;
 
 /// Resolves `spec`; `default_name` names the scenario when the file does not.
 pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, InputError> {
     let study = &spec.study;
     check::positive("study.horizon", study.horizon.0)?;
     check::positive("study.timeseries_interval", study.timeseries_interval.0)?;
+    if study.horizon.0 > MAX_HORIZON_S {
+        return Err(InputError::field(
+            "study.horizon",
+            format!(
+                "expected at most 3650 days, got {:.0} days",
+                study.horizon.0 / 86_400.0
+            ),
+        ));
+    }
     if study.horizon.0 / study.timeseries_interval.0 > MAX_TIMESERIES_ROWS {
         return Err(InputError::field(
             "study.timeseries_interval",
@@ -43,6 +58,16 @@ pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, Input
     gpu.validate().map_err(|e| e.under("hardware.gpu"))?;
 
     let workload = resolve_workload(&spec.workload)?;
+    let expected_requests = workload.mean_rate * study.horizon.0;
+    if expected_requests > MAX_REQUESTS {
+        return Err(InputError::field(
+            "workload",
+            format!(
+                "{expected_requests:.3e} requests over the horizon is more than the {MAX_REQUESTS:.0e} \
+                 one run may simulate; shorten study.horizon or lower the rate"
+            ),
+        ));
+    }
 
     let hw = &spec.hardware;
     check::at_least("hardware.gpus_per_server", hw.gpus_per_server.into(), 1)?;
@@ -75,6 +100,15 @@ pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, Input
     };
     let layout = FleetLayout::new(fleet.servers, hw.gpus_per_server, parallelism)
         .map_err(|(field, message)| InputError::field(field, message).under("fleet"))?;
+    if layout.replicas > MAX_REPLICAS {
+        return Err(InputError::field(
+            "fleet.servers",
+            format!(
+                "{} servers make {} replicas, more than the {MAX_REPLICAS} one run may simulate",
+                fleet.servers, layout.replicas
+            ),
+        ));
+    }
 
     let sched = &spec.scheduler;
     check::at_least("scheduler.max_seqs", sched.max_seqs.into(), 1)?;
@@ -463,6 +497,16 @@ fleet: {servers: 1}
         assert!(error_of(&efficiency).contains("perf.memory_efficiency"));
         let horizon = format!("{BASE}study: {{horizon: 0s}}\n");
         assert!(error_of(&horizon).contains("study.horizon: expected a positive number"));
+        let century = format!("{BASE}study: {{horizon: 36500d, timeseries_interval: 1d}}\n");
+        assert!(error_of(&century).contains("at most 3650 days"));
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_before_anything_runs() {
+        let flood = BASE.replace("rate: 2/s", "rate: 1e12/s");
+        assert!(error_of(&flood).contains("requests over the horizon"));
+        let fleet = BASE.replace("servers: 1}", "servers: 1000000000}");
+        assert!(error_of(&fleet).contains("more than the 1000000 one run may simulate"));
     }
 
     #[test]

@@ -84,9 +84,9 @@ pub struct PlannedStep {
 #[derive(Clone, Debug)]
 struct Sequence {
     request: Request,
-    known: u32,
-    computed: u32,
-    generated: u32,
+    known: u64,
+    computed: u64,
+    generated: u64,
     blocks: u64,
     scheduled: u32,
     first_token: Option<SimTime>,
@@ -96,7 +96,7 @@ impl Sequence {
     fn new(request: Request) -> Sequence {
         Sequence {
             request,
-            known: request.prompt_tokens,
+            known: request.prompt_tokens.into(),
             computed: 0,
             generated: 0,
             blocks: 0,
@@ -111,7 +111,7 @@ impl Sequence {
     }
 
     fn is_done(&self) -> bool {
-        self.generated >= self.request.output_tokens
+        self.generated >= u64::from(self.request.output_tokens)
     }
 }
 
@@ -218,7 +218,7 @@ impl Replica {
             if seq.scheduled == 0 {
                 continue;
             }
-            seq.computed += seq.scheduled;
+            seq.computed += u64::from(seq.scheduled);
             seq.scheduled = 0;
             if seq.computed == seq.known {
                 seq.generated += 1;
@@ -272,9 +272,10 @@ impl Replica {
         let mut preempted = false;
         let mut i = 0;
         while i < self.running.len() && budget > 0 {
-            let (computed, known, held) = {
+            let (computed, known, held, decoding) = {
                 let seq = &self.running[i];
-                (seq.computed as u64, seq.known as u64, seq.blocks)
+                let decoding = seq.generated > 0 && seq.known - seq.computed == 1;
+                (seq.computed, seq.known, seq.blocks, decoding)
             };
             let want = (known - computed).min(budget);
             let need = self.kv.blocks_for(computed + want) - held;
@@ -292,7 +293,7 @@ impl Replica {
             seq.blocks += need;
             seq.scheduled = want as u32;
             budget -= want;
-            if known - computed > 1 {
+            if !decoding {
                 prefill += want;
             }
             work.add_sequence(computed, want, computed + want == known);
@@ -305,7 +306,7 @@ impl Replica {
             if self.running.len() >= self.config.max_seqs as usize || budget == 0 {
                 break;
             }
-            let known = front.known as u64;
+            let known = front.known;
             let want = if self.config.chunked_prefill {
                 known.min(budget)
             } else if known <= budget {
@@ -337,7 +338,7 @@ impl Replica {
                     seq.scheduled = 1;
                 }
                 // Finished sequences are padding: computed again, never emitted.
-                work.add_sequence(seq.computed as u64, 1, emits);
+                work.add_sequence(seq.computed, 1, emits);
             }
             return 0;
         }
@@ -355,7 +356,7 @@ impl Replica {
             }
             let mut seq = self.waiting.pop_front().expect("front exists");
             seq.blocks = need;
-            seq.scheduled = seq.known;
+            seq.scheduled = seq.request.prompt_tokens;
             prefill += prompt;
             work.add_sequence(0, prompt, true);
             self.running.push(seq);
