@@ -170,11 +170,6 @@ impl PerfModel {
         }
     }
 
-    /// The derived model shape.
-    pub fn shape(&self) -> &ModelShape {
-        &self.shape
-    }
-
     /// KV-cache bytes one token occupies across the whole replica.
     pub fn kv_bytes_per_token(&self) -> Bytes {
         Bytes(self.kv_bytes_per_token)

@@ -39,11 +39,6 @@ impl KvCache {
         self.total_blocks
     }
 
-    /// Tokens the whole cache can hold.
-    pub fn capacity_tokens(&self) -> u64 {
-        self.total_blocks * self.block_tokens as u64
-    }
-
     /// Takes `blocks` blocks if that many are free.
     pub fn try_take(&mut self, blocks: u64) -> bool {
         if blocks <= self.free_blocks() {
@@ -77,6 +72,5 @@ mod tests {
         assert_eq!(kv.free_blocks(), 1);
         kv.give_back(3);
         assert_eq!(kv.used_blocks(), 0);
-        assert_eq!(kv.capacity_tokens(), 64);
     }
 }

@@ -42,11 +42,6 @@ impl TokenLengths {
         }
     }
 
-    /// The upper cap.
-    pub fn max(&self) -> u32 {
-        self.max
-    }
-
     /// Draws one length.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
         let raw = match &self.shape {
