@@ -41,6 +41,7 @@
 
 pub mod catalog;
 pub mod check;
+pub mod cost;
 pub mod engine;
 pub mod error;
 pub mod facility;
@@ -50,6 +51,7 @@ pub mod report;
 pub mod scenario;
 pub mod serve;
 pub mod stats;
+pub mod study;
 pub mod suggest;
 pub mod units;
 pub mod workload;

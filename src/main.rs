@@ -2,7 +2,6 @@
 
 use clap::{Parser, Subcommand};
 use fleetsim::catalog::Catalog;
-use fleetsim::engine::{Streams, simulate};
 use fleetsim::perf_model::ModelShape;
 use fleetsim::units::si;
 use fleetsim::{Error, report, scenario};
@@ -75,16 +74,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                 scenario.seed = seed;
             }
             let started = Instant::now();
-            let output = simulate(
-                &scenario,
-                Streams {
-                    seed: scenario.seed,
-                    run: 0,
-                },
-            );
+            let result = fleetsim::study::run(&scenario, 0);
             let elapsed = started.elapsed();
             let dir = out.unwrap_or_else(|| report::default_output_dir(&scenario.name));
-            let doc = report::write_run(&dir, &scenario, &output)?;
+            let doc = report::write_run(&dir, &scenario, &result)?;
             println!("{}", report::markdown::summary_text(&doc));
             println!(
                 "wrote {} (simulated in {:.2} s)",

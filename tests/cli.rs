@@ -58,17 +58,28 @@ fn quickstart_writes_the_three_outputs() {
     assert!(printed.contains("TTFT"), "{printed}");
 
     let json: Value = serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     assert_eq!(json["scenario"]["name"], "quickstart");
     let r = &json["results"]["requests"];
     let count = |k: &str| r[k].as_u64().unwrap();
     assert!(count("arrived") > 400_000);
     assert_eq!(
         count("arrived"),
-        count("completed") + count("rejected") + count("in_flight")
+        count("completed") + count("rejected") + count("failed") + count("in_flight")
     );
+    let cost = &json["cost"];
+    let lines = cost["lines"].as_array().unwrap();
+    let total: f64 = lines
+        .iter()
+        .map(|l| l["usd_per_day"].as_f64().unwrap())
+        .sum();
+    assert!((total - cost["total_usd_per_day"].as_f64().unwrap()).abs() < 1e-6);
+    assert!(total > 0.0);
+    let energy = &json["energy"];
+    assert!(energy["facility_kwh"].as_f64().unwrap() > energy["it_kwh"].as_f64().unwrap());
     let markdown = fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(markdown.contains("## Latency") && markdown.contains("time to first token"));
+    assert!(markdown.contains("## Cost per day") && markdown.contains("## Power and energy"));
     let csv = fs::read_to_string(out.join("timeseries.csv")).unwrap();
     assert_eq!(
         csv.lines().count(),
@@ -76,6 +87,7 @@ fn quickstart_writes_the_three_outputs() {
         "a header and one row per minute"
     );
     assert!(csv.starts_with("t_start_s,duration_s,arrivals,"));
+    assert!(csv.lines().next().unwrap().ends_with(",facility_kw,pue"));
 }
 
 #[test]
@@ -207,6 +219,42 @@ fn a_model_that_does_not_fit_says_by_how_much() {
             "short by",
             "GiB per GPU",
             "GPUs per replica",
+        ],
+    );
+}
+
+#[test]
+fn a_pue_below_one_is_rejected() {
+    let text = format!("{SMALL}facility: {{pue: 0.95}}\n");
+    assert_rejected(
+        Some(&text),
+        &["bad.yaml:", "facility.pue", "expected a PUE ≥ 1", "0.95"],
+    );
+}
+
+#[test]
+fn negative_prices_are_rejected() {
+    let text = format!("{SMALL}costs: {{egress_per_gb: -0.05}}\n");
+    assert_rejected(
+        Some(&text),
+        &["costs.egress_per_gb", "expected a price ≥ 0", "-0.05"],
+    );
+    let text = format!("{SMALL}costs: {{hardware: {{rented: {{gpu_hour: -2}}}}}}\n");
+    assert_rejected(
+        Some(&text),
+        &["costs.hardware.rented.gpu_hour", "expected a price ≥ 0"],
+    );
+}
+
+#[test]
+fn a_tariff_without_24_hours_is_rejected() {
+    let text = format!("{SMALL}costs: {{energy: {{hourly: [0.1, 0.2, 0.3]}}}}\n");
+    assert_rejected(
+        Some(&text),
+        &[
+            "costs.energy.hourly",
+            "expected 24 prices in $ per kWh",
+            "got 3",
         ],
     );
 }

@@ -1,11 +1,13 @@
 //! Invariants that hold for every scenario, checked over random ones.
 
 use fleetsim::engine::{Streams, simulate};
+use fleetsim::fleet::RouterPolicy;
 use fleetsim::scenario::{Scenario, from_yaml};
 use proptest::prelude::*;
 
 /// A random small scenario: GPT-2 on an L4 with a tight memory budget, so that KV-cache
-/// preemptions and rejections of requests too long for the cache both happen.
+/// preemptions and rejections of requests too long for the cache both happen, and parts
+/// that fail every few minutes, so that retries and failed requests happen too.
 fn scenario(
     rate: f64,
     batching: &str,
@@ -13,7 +15,9 @@ fn scenario(
     memory_utilization: f64,
     max_seqs: u32,
     replicas: u32,
+    router: RouterPolicy,
 ) -> Scenario {
+    let router = router.name();
     let yaml = format!(
         "
 workload:
@@ -22,7 +26,9 @@ workload:
   output_tokens: {{lognormal: {{median: 60, sigma: 1.0}}, max: 1000}}
 model: gpt2
 hardware: {{gpu: l4, gpus_per_server: {replicas}}}
-fleet: {{servers: 1, router: least-outstanding-requests}}
+fleet: {{servers: 2, router: {router}}}
+failures: {{gpu_mtbf: 20m, server_mtbf: 1h, gpu_mttr: 2m, server_mttr: 3m, max_retries: 1}}
+costs: {{hardware: {{rented: {{gpu_hour: 0.8}}}}}}
 scheduler:
   batching: {batching}
   chunked_prefill: {chunked}
@@ -44,10 +50,13 @@ fn arbitrary_scenario() -> impl Strategy<Value = Scenario> {
         0.0105..0.03f64,
         1u32..64,
         1u32..4,
+        prop::sample::select(RouterPolicy::ALL.to_vec()),
     )
-        .prop_map(|(rate, batching, chunked, memory, seqs, replicas)| {
-            scenario(rate, batching, chunked, memory, seqs, replicas)
-        })
+        .prop_map(
+            |(rate, batching, chunked, memory, seqs, replicas, router)| {
+                scenario(rate, batching, chunked, memory, seqs, replicas, router)
+            },
+        )
 }
 
 proptest! {
@@ -57,26 +66,32 @@ proptest! {
     fn requests_are_conserved(s in arbitrary_scenario(), seed in 0u64..1000) {
         let run = simulate(&s, Streams { seed, run: 0 });
         let r = run.summary.requests;
-        prop_assert_eq!(r.arrived, r.completed + r.rejected + r.in_flight);
+        prop_assert_eq!(r.arrived, r.completed + r.rejected + r.failed + r.in_flight);
         prop_assert!(r.waiting_at_horizon <= r.in_flight);
         let rows = &run.timeseries;
         prop_assert_eq!(rows.iter().map(|row| row.arrivals).sum::<u64>(), r.arrived);
         prop_assert_eq!(rows.iter().map(|row| row.completions).sum::<u64>(), r.completed);
         prop_assert_eq!(rows.iter().map(|row| row.rejected).sum::<u64>(), r.rejected);
+        prop_assert_eq!(rows.iter().map(|row| row.failed).sum::<u64>(), r.failed);
         prop_assert_eq!(rows.iter().map(|row| row.preemptions).sum::<u64>(), r.preemptions);
         prop_assert_eq!(run.summary.latency.e2e.count, r.completed);
     }
 
     #[test]
     fn energy_is_at_least_idle_energy(s in arbitrary_scenario(), seed in 0u64..1000) {
-        let run = simulate(&s, Streams { seed, run: 0 });
-        let e = run.summary.energy;
+        let mut s = s;
+        s.seed = seed;
+        let run = fleetsim::study::run(&s, 0);
+        let (g, e) = (run.summary.gpu_energy, run.energy);
         let idle_kwh = s.gpu_power.idle.0 * s.fleet.gpus() as f64 * s.horizon.0 / 3.6e6;
-        prop_assert!((e.gpu_idle_kwh - idle_kwh).abs() <= 1e-9 * idle_kwh);
-        prop_assert!(e.gpu_kwh >= e.gpu_idle_kwh);
-        prop_assert!(e.facility_kwh >= e.gpu_kwh);
+        prop_assert!((g.idle_kwh - idle_kwh).abs() <= 1e-9 * idle_kwh);
+        prop_assert!(g.kwh >= g.idle_kwh);
+        prop_assert!((e.gpu_kwh - g.kwh).abs() <= 1e-9 * g.kwh);
+        prop_assert!(e.it_kwh >= e.gpu_kwh && e.facility_kwh >= e.it_kwh);
         let max_kwh = s.gpu_power.tdp.0 * s.fleet.gpus() as f64 * s.horizon.0 / 3.6e6;
-        prop_assert!(e.gpu_kwh <= max_kwh * (1.0 + 1e-12));
+        prop_assert!(g.kwh <= max_kwh * (1.0 + 1e-12));
+        let parts = e.it_kwh + e.cooling_kwh + e.other_kwh;
+        prop_assert!((parts - e.facility_kwh).abs() <= 1e-9 * e.facility_kwh);
     }
 
     #[test]
@@ -98,9 +113,24 @@ proptest! {
 }
 
 #[test]
-fn the_tight_scenarios_do_preempt_and_reject() {
-    let s = scenario(150.0, "continuous", true, 0.0105, 64, 1);
-    let r = simulate(&s, Streams { seed: 1, run: 0 }).summary.requests;
+fn the_tight_scenarios_preempt_reject_retry_and_fail() {
+    let s = scenario(
+        150.0,
+        "continuous",
+        true,
+        0.0105,
+        64,
+        1,
+        RouterPolicy::RoundRobin,
+    );
+    let summary = simulate(&s, Streams { seed: 1, run: 0 }).summary;
+    let r = summary.requests;
     assert!(r.preemptions > 0, "{r:?}");
     assert!(r.rejected_kv_cache > 0, "{r:?}");
+    assert!(r.retries > 0 && r.failed > 0, "{r:?}");
+    let f = summary.reliability;
+    assert!(
+        f.gpu_failures + f.server_failures > 0 && f.availability < 1.0,
+        "{f:?}"
+    );
 }

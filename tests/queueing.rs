@@ -8,7 +8,8 @@ const PROMPT: u64 = 200;
 const OUTPUT: u64 = 8;
 
 /// One GPT-2 replica on an H100 with static batches of one request of fixed lengths: every
-/// request's service takes the same time, so the replica is an M/D/1 queue.
+/// request's service takes the same time, so the replica is an M/D/1 queue. No failures, and
+/// an edge link that carries no bytes, so nothing else adds delay.
 fn m_d_1_scenario(rate: f64, horizon_s: f64) -> Scenario {
     let yaml = format!(
         "
@@ -21,6 +22,8 @@ hardware: {{gpu: h100-sxm, gpus_per_server: 1}}
 fleet: {{servers: 1}}
 scheduler: {{batching: static, max_seqs: 1}}
 study: {{horizon: {horizon_s}s, timeseries_interval: 1h}}
+failures: {{enabled: false}}
+network: {{edge: {{request_overhead_bytes: 0, request_bytes_per_token: 0, response_bytes_per_token: 0}}}}
 "
     );
     from_yaml(&yaml, "m-d-1").expect("valid scenario")
@@ -108,6 +111,7 @@ hardware: {gpu: h100-sxm, gpus_per_server: 2}
 fleet: {servers: 1, router: least-outstanding-requests}
 scheduler: {max_seqs: 64}
 study: {horizon: 3h, timeseries_interval: 10m}
+failures: {enabled: false}
 ";
     let scenario = from_yaml(yaml, "little").unwrap();
     let run = simulate(&scenario, Streams { seed: 5, run: 0 });

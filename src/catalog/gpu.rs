@@ -25,6 +25,19 @@ pub struct TensorPeak {
     pub int4: Option<FlopsPerSec>,
 }
 
+/// How much power a GPU draws inside a step: a floor, plus activity-weighted shares of the
+/// way to its TDP (see `facility::power`). Fitted to measurements where they exist.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StepPower {
+    /// Power at the lightest activity inside a step.
+    pub floor: Watts,
+    /// Weight of the compute activity.
+    pub compute_weight: f64,
+    /// Weight of the memory activity.
+    pub memory_weight: f64,
+}
+
 /// One GPU model, from the catalog or defined inline in a scenario.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +59,12 @@ pub struct Gpu {
     /// Per-GPU scale-up bandwidth (NVLink, Infinity Fabric or PCIe), both directions
     /// together as datasheets state it; collectives use half of it in each direction.
     pub scale_up_link: BytesPerSec,
+    /// Power inside steps; the H100 fit scaled to this GPU's TDP when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_power: Option<StepPower>,
+    /// Typical on-demand cloud price, $ per GPU-hour: the default for rented fleets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rent_per_hour: Option<f64>,
     /// Where the figures come from.
     #[serde(default)]
     pub source: String,
@@ -86,6 +105,22 @@ impl Gpu {
         }
         check::positive("tdp", self.tdp.0)?;
         check::positive("scale_up_link", self.scale_up_link.0)?;
+        if let Some(p) = self.step_power {
+            check::non_negative("step_power.compute_weight", p.compute_weight)?;
+            check::non_negative("step_power.memory_weight", p.memory_weight)?;
+            if !(p.floor.0 >= self.idle_power.0 && p.floor.0 <= self.tdp.0) {
+                return Err(InputError::field(
+                    "step_power.floor",
+                    format!(
+                        "must lie between idle_power ({} W) and tdp ({} W), got {} W",
+                        self.idle_power.0, self.tdp.0, p.floor.0
+                    ),
+                ));
+            }
+        }
+        if let Some(price) = self.rent_per_hour {
+            check::non_negative("rent_per_hour", price)?;
+        }
         check::non_negative("idle_power", self.idle_power.0)?;
         if self.idle_power.0 >= self.tdp.0 {
             return Err(InputError::field(

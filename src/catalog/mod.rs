@@ -7,7 +7,7 @@ mod gpu;
 mod model;
 mod precision;
 
-pub use gpu::{Gpu, TensorPeak};
+pub use gpu::{Gpu, StepPower, TensorPeak};
 pub use model::{Mla, Mlp, Model, Moe};
 pub use precision::Precision;
 

@@ -18,6 +18,10 @@ pub enum Stream {
     PromptLengths = 2,
     /// Output lengths.
     OutputLengths = 3,
+    /// Random routing decisions.
+    Routing = 4,
+    /// Failure and repair times.
+    Failures = 5,
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits (Steele, Lea & Flood 2014).

@@ -1,26 +1,41 @@
-//! One run: the day's requests flow from the workload through the router into the
-//! replicas, whose steps are events on the queue, until the horizon.
+//! One run: the day's requests cross the edge link, the router sends them to healthy
+//! replicas, whose steps are events on the queue; parts fail and are repaired; the run
+//! stops at the horizon.
 //!
 //! Arrivals are drawn one at a time (only the next one is ever on the queue), so memory holds
 //! the requests in flight and nothing else that grows with the day.
 
 use super::queue::EventQueue;
-use super::rng::Streams;
+use super::rng::{Stream, Streams};
 use super::time::SimTime;
-use crate::fleet::Router;
+use crate::fleet::{EdgeLink, Failures, Part, ReplicaLoad, Router};
 use crate::perf_model::PerfModel;
 use crate::scenario::Scenario;
-use crate::serve::{KvCache, Replica};
+use crate::serve::{Attempt, KvCache, Replica};
 use crate::stats::{Capacity, Recorder, RunSummary, TimeSeriesRow};
 use crate::workload::{Request, RequestSource};
+use rand::rngs::Xoshiro256PlusPlus;
 
 /// What happens at an instant.
 #[derive(Clone, Copy, Debug)]
 enum Event {
     /// A request reaches the edge.
     Arrival(Request),
-    /// Replica `0` finishes its step.
-    StepDone(u32),
+    /// A request has crossed the edge link and reaches the router.
+    AtRouter(Request),
+    /// A replica finishes the step it started in its `epoch` (a failure starts a new one).
+    StepDone {
+        /// The replica.
+        replica: u32,
+        /// Its epoch when the step started.
+        epoch: u32,
+        /// Tokens the step emits.
+        emits: u32,
+    },
+    /// The next failure in the fleet.
+    Failure(Part),
+    /// A failed part comes back.
+    Repair(Part),
 }
 
 /// What one run produces.
@@ -32,12 +47,29 @@ pub struct RunOutput {
     pub timeseries: Vec<TimeSeriesRow>,
 }
 
+/// A replica and what the engine knows about it.
+#[derive(Clone, Debug)]
+struct Slot {
+    replica: Replica,
+    /// Failed parts it depends on; healthy when zero.
+    down: u32,
+    /// Bumped at each failure, so a lost step's completion is ignored.
+    epoch: u32,
+    /// When it went down.
+    down_since: SimTime,
+}
+
 /// The state of one run.
 struct Simulation<'a> {
     scenario: &'a Scenario,
     perf: PerfModel,
-    replicas: Vec<Replica>,
+    slots: Vec<Slot>,
+    healthy: usize,
     router: Router,
+    routing_rng: Xoshiro256PlusPlus,
+    edge: EdgeLink,
+    failures: Option<Failures>,
+    failure_rng: Xoshiro256PlusPlus,
     queue: EventQueue<Event>,
     source: RequestSource,
     recorder: Recorder,
@@ -47,21 +79,34 @@ struct Simulation<'a> {
 /// Simulates one run of `scenario` with the random streams `streams`.
 pub fn simulate(scenario: &Scenario, streams: Streams) -> RunOutput {
     let replica_count = scenario.fleet.replicas as usize;
-    let template = Replica::new(
-        scenario.scheduler,
-        KvCache::new(scenario.kv_block_tokens, scenario.kv_blocks_per_replica),
-    );
+    let template = Slot {
+        replica: Replica::new(
+            scenario.scheduler,
+            KvCache::new(scenario.kv_block_tokens, scenario.kv_blocks_per_replica),
+        ),
+        down: 0,
+        epoch: 0,
+        down_since: SimTime::ZERO,
+    };
     let mut sim = Simulation {
         scenario,
         perf: PerfModel::new(&scenario.replica),
-        replicas: vec![template; replica_count],
+        slots: vec![template; replica_count],
+        healthy: replica_count,
         router: Router::new(scenario.router, replica_count),
+        routing_rng: streams.rng(Stream::Routing),
+        edge: EdgeLink::new(scenario.edge),
+        failures: scenario
+            .failures
+            .map(|model| Failures::new(model, scenario.fleet)),
+        failure_rng: streams.rng(Stream::Failures),
         queue: EventQueue::new(),
         source: RequestSource::new(&scenario.workload, &streams),
         recorder: Recorder::new(scenario.horizon.0, scenario.timeseries_interval.0),
         horizon: SimTime::from_secs(scenario.horizon.0),
     };
     sim.run();
+    sim.close();
     let capacity = sim.capacity();
     let (summary, timeseries) = sim.recorder.finish(&capacity);
     RunOutput {
@@ -73,15 +118,40 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunOutput {
 impl Simulation<'_> {
     fn run(&mut self) {
         self.schedule_next_arrival();
+        self.schedule_next_failure(SimTime::ZERO);
         while let Some((now, event)) = self.queue.pop() {
             if now >= self.horizon {
                 break;
             }
             match event {
                 Event::Arrival(request) => self.arrive(now, request),
-                Event::StepDone(index) => self.step_done(now, index as usize),
+                Event::AtRouter(request) => self.route(now, request.into()),
+                Event::StepDone {
+                    replica,
+                    epoch,
+                    emits,
+                } => {
+                    if self.slots[replica as usize].epoch == epoch {
+                        self.step_done(now, replica as usize, emits);
+                    }
+                }
+                Event::Failure(part) => self.fail(now, part),
+                Event::Repair(part) => self.repair(now, part),
             }
         }
+    }
+
+    /// Closes the books at the horizon: outages still open, edge totals.
+    fn close(&mut self) {
+        let gpus = self.scenario.replica.parallelism.gpus();
+        for slot in self.slots.iter().filter(|s| s.down > 0) {
+            self.recorder.outage(slot.down_since, self.horizon, gpus);
+        }
+        let (ingress, egress) = (self.edge.ingress, self.edge.egress);
+        self.recorder.edge_traffic(
+            (ingress.bytes().0, ingress.busy().0),
+            (egress.bytes().0, egress.busy().0),
+        );
     }
 
     fn schedule_next_arrival(&mut self) {
@@ -90,35 +160,75 @@ impl Simulation<'_> {
         }
     }
 
+    fn schedule_next_failure(&mut self, now: SimTime) {
+        let Some(failures) = &self.failures else {
+            return;
+        };
+        if let Some((gap, part)) = failures.next_failure(&mut self.failure_rng) {
+            let at = now + gap;
+            if at < self.horizon {
+                self.queue.push(at, Event::Failure(part));
+            }
+        }
+    }
+
     fn arrive(&mut self, now: SimTime, request: Request) {
         self.recorder.arrival(now);
         self.schedule_next_arrival();
         // Replicas are identical: one that can never serve the request means none can.
-        if let Err(why) = self.replicas[0].admits(&request) {
+        if let Err(why) = self.slots[0].replica.admits(&request) {
             self.recorder.rejected(now, why);
             return;
         }
-        let replicas = &self.replicas;
-        let index = self.router.route(|i| replicas[i].outstanding());
+        let at_router = SimTime::from_secs(self.edge.request(now.secs(), request.prompt_tokens));
+        if at_router <= now {
+            self.route(now, request.into());
+        } else {
+            self.queue.push(at_router, Event::AtRouter(request));
+        }
+    }
+
+    /// Sends an attempt to a healthy replica, or gives it up if none is up.
+    fn route(&mut self, now: SimTime, attempt: Attempt) {
+        let slots = &self.slots;
+        let chosen = self.router.route(&mut self.routing_rng, self.healthy, |i| {
+            let slot = &slots[i];
+            ReplicaLoad {
+                healthy: slot.down == 0,
+                requests: slot.replica.outstanding(),
+                tokens: slot.replica.context_tokens(),
+            }
+        });
+        let Some(index) = chosen else {
+            self.recorder.failed(now);
+            return;
+        };
         self.recorder.change_levels(now, 1, 0, 0);
-        self.replicas[index].enqueue(request);
-        if !self.replicas[index].is_busy() {
+        self.slots[index].replica.enqueue(attempt);
+        if !self.slots[index].replica.is_busy() {
             self.start_step(now, index);
         }
     }
 
-    fn step_done(&mut self, now: SimTime, index: usize) {
-        let before = levels_of(&self.replicas[index]);
-        let emitted = self.replicas[index].finish_step(now, &mut self.recorder);
-        self.recorder.output_tokens(now, emitted);
+    fn step_done(&mut self, now: SimTime, index: usize, emits: u32) {
+        let bytes = self.scenario.edge.response_bytes_per_token * f64::from(emits);
+        let seen = SimTime::from_secs(self.edge.response(now.secs(), emits.into())).max(now);
+        let before = levels_of(&self.slots[index].replica);
+        let emitted = self.slots[index]
+            .replica
+            .finish_step(seen, &mut self.recorder);
+        debug_assert_eq!(emitted, u64::from(emits));
+        self.recorder.output_tokens(seen, emitted, bytes);
         self.note_level_change(now, index, before);
         self.start_step(now, index);
     }
 
     /// Starts the next step of replica `index` if it has work.
     fn start_step(&mut self, now: SimTime, index: usize) {
-        let before = levels_of(&self.replicas[index]);
-        let planned = self.replicas[index].start_step(now, &self.perf, &mut self.recorder);
+        let slot = &mut self.slots[index];
+        let before = levels_of(&slot.replica);
+        let planned = slot.replica.start_step(now, &self.perf, &mut self.recorder);
+        let epoch = slot.epoch;
         self.note_level_change(now, index, before);
         let Some(step) = planned else { return };
         // A step always advances time, so the clock cannot stall on an empty model.
@@ -127,11 +237,70 @@ impl Simulation<'_> {
         let above_idle = power.power(self.perf.activity(&step.cost, end - now)) - power.idle;
         let gpus = self.scenario.replica.parallelism.gpus();
         self.recorder.step(now, end, gpus, &step, above_idle);
-        self.queue.push(end, Event::StepDone(index as u32));
+        self.queue.push(
+            end,
+            Event::StepDone {
+                replica: index as u32,
+                epoch,
+                emits: step.work.logits as u32,
+            },
+        );
+    }
+
+    /// A part fails: the replicas on it go down and their requests are retried elsewhere.
+    fn fail(&mut self, now: SimTime, part: Part) {
+        self.schedule_next_failure(now);
+        let failures = self.failures.as_mut().expect("failures are enabled");
+        if !failures.fail(part) {
+            return;
+        }
+        self.recorder.part_failed(matches!(part, Part::Gpu(_)));
+        let repaired = now + failures.repair_time(&mut self.failure_rng, part);
+        let replicas = failures.replicas_of(part);
+        let max_retries = failures.model().max_retries;
+        self.queue.push(repaired, Event::Repair(part));
+        let mut evicted = Vec::new();
+        for index in replicas {
+            let index = index as usize;
+            let slot = &mut self.slots[index];
+            slot.down += 1;
+            if slot.down > 1 {
+                continue;
+            }
+            slot.down_since = now;
+            slot.epoch += 1;
+            self.healthy -= 1;
+            let before = levels_of(&slot.replica);
+            evicted.extend(slot.replica.evict_all());
+            self.note_level_change(now, index, before);
+        }
+        for attempt in evicted {
+            if attempt.retries > max_retries {
+                self.recorder.failed(now);
+            } else {
+                self.recorder.retried();
+                self.route(now, attempt);
+            }
+        }
+    }
+
+    /// A part is repaired: replicas with no other failed part come back.
+    fn repair(&mut self, now: SimTime, part: Part) {
+        let failures = self.failures.as_mut().expect("failures are enabled");
+        failures.repair(part);
+        let gpus = self.scenario.replica.parallelism.gpus();
+        for index in failures.replicas_of(part) {
+            let slot = &mut self.slots[index as usize];
+            slot.down -= 1;
+            if slot.down == 0 {
+                self.healthy += 1;
+                self.recorder.outage(slot.down_since, now, gpus);
+            }
+        }
     }
 
     fn note_level_change(&mut self, now: SimTime, index: usize, before: (i64, i64, i64)) {
-        let after = levels_of(&self.replicas[index]);
+        let after = levels_of(&self.slots[index].replica);
         if after != before {
             self.recorder.change_levels(
                 now,
@@ -152,7 +321,6 @@ impl Simulation<'_> {
             peak_flops: self.perf.replica_peak().0 * s.fleet.replicas as f64,
             memory_bandwidth: s.replica.gpu.memory_bandwidth.0 * gpus as f64,
             idle_power_w: s.gpu_power.idle.0 * gpus as f64,
-            pue: s.facility.pue,
         }
     }
 }

@@ -72,6 +72,20 @@ impl FleetLayout {
         self.servers * u64::from(self.gpus_per_server)
     }
 
+    /// The replica GPU number `gpu` of the fleet belongs to (GPUs are numbered server by
+    /// server; replicas take consecutive GPUs).
+    pub fn replica_of_gpu(&self, gpu: u64) -> u64 {
+        gpu / u64::from(self.parallelism.gpus())
+    }
+
+    /// The replicas with a GPU in server number `server`.
+    pub fn replicas_of_server(&self, server: u64) -> std::ops::Range<u64> {
+        let per_server = u64::from(self.gpus_per_server);
+        let first = self.replica_of_gpu(server * per_server);
+        let last = self.replica_of_gpu((server + 1) * per_server - 1);
+        first..last + 1
+    }
+
     /// One-direction bandwidth per GPU that tensor-parallel all-reduces get: half the
     /// server's scale-up link (given both directions together) when the tensor group fits in
     /// a server, the NIC (rated per direction) otherwise.

@@ -1,7 +1,12 @@
-//! The fleet: servers cut into replicas, and the router in front of them.
+//! The fleet: servers cut into replicas, the router in front of them, the edge link to the
+//! users, and the failures that take replicas down.
 
+pub mod edge;
+pub mod failures;
 pub mod layout;
 pub mod router;
 
+pub use edge::{EdgeConfig, EdgeLink};
+pub use failures::{FailureModel, Failures, Part};
 pub use layout::FleetLayout;
-pub use router::{Router, RouterPolicy};
+pub use router::{ReplicaLoad, Router, RouterPolicy};

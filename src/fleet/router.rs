@@ -1,5 +1,7 @@
-//! The router in front of the replicas: which replica a new request goes to.
+//! The router in front of the replicas: which healthy replica a new request goes to.
 
+use rand::Rng;
+use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 /// A routing policy.
@@ -9,19 +11,56 @@ pub enum RouterPolicy {
     /// Each replica in turn, whatever its load (stateless).
     #[default]
     RoundRobin,
-    /// The replica with the fewest requests waiting or running; ties go to the first
-    /// after the last choice, so equal replicas share the load in turn.
+    /// A replica drawn uniformly at random (stateless).
+    Random,
+    /// The replica with the fewest requests waiting or running.
     LeastOutstandingRequests,
+    /// The replica holding the fewest tokens of context in its waiting and running
+    /// requests (prompt plus tokens generated so far: what a router can know without
+    /// knowing output lengths in advance).
+    LeastOutstandingTokens,
+    /// Two replicas drawn at random; the one with fewer outstanding requests (Mitzenmacher,
+    /// "The Power of Two Choices in Randomized Load Balancing", 2001).
+    PowerOfTwoChoices,
 }
 
 impl RouterPolicy {
+    /// Every policy, in the order the README lists them.
+    pub const ALL: [RouterPolicy; 5] = [
+        RouterPolicy::RoundRobin,
+        RouterPolicy::Random,
+        RouterPolicy::LeastOutstandingRequests,
+        RouterPolicy::LeastOutstandingTokens,
+        RouterPolicy::PowerOfTwoChoices,
+    ];
+
     /// The name used in scenarios.
     pub fn name(self) -> &'static str {
         match self {
             RouterPolicy::RoundRobin => "round-robin",
+            RouterPolicy::Random => "random",
             RouterPolicy::LeastOutstandingRequests => "least-outstanding-requests",
+            RouterPolicy::LeastOutstandingTokens => "least-outstanding-tokens",
+            RouterPolicy::PowerOfTwoChoices => "power-of-two-choices",
         }
     }
+
+    /// Whether the choice ignores replica state, so replicas are independent given their
+    /// arrivals.
+    pub fn is_stateless(self) -> bool {
+        matches!(self, RouterPolicy::RoundRobin | RouterPolicy::Random)
+    }
+}
+
+/// What the router may see of one replica.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaLoad {
+    /// Whether it is up and taking requests.
+    pub healthy: bool,
+    /// Requests waiting or running.
+    pub requests: usize,
+    /// Tokens of context of those requests.
+    pub tokens: u64,
 }
 
 /// A router's state: where the last request went.
@@ -42,38 +81,160 @@ impl Router {
         }
     }
 
-    /// Picks a replica; `outstanding(i)` is replica `i`'s requests waiting or running.
-    pub fn route(&mut self, outstanding: impl Fn(usize) -> usize) -> usize {
+    /// Picks a healthy replica, or `None` when none is; `load(i)` describes replica `i` and
+    /// `healthy` is how many are healthy. Ties go to the first after the last choice, so
+    /// equal replicas share the load in turn.
+    pub fn route<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        healthy: usize,
+        load: impl Fn(usize) -> ReplicaLoad,
+    ) -> Option<usize> {
+        if healthy == 0 {
+            return None;
+        }
+        let in_turn = (0..self.replicas)
+            .map(|offset| (self.next + offset) % self.replicas)
+            .filter(|&i| load(i).healthy);
         let chosen = match self.policy {
-            RouterPolicy::RoundRobin => self.next,
-            RouterPolicy::LeastOutstandingRequests => (0..self.replicas)
-                .map(|offset| (self.next + offset) % self.replicas)
-                .min_by_key(|&i| outstanding(i))
-                .expect("at least one replica"),
-        };
+            RouterPolicy::RoundRobin => in_turn.take(1).next(),
+            RouterPolicy::LeastOutstandingRequests => in_turn.min_by_key(|&i| load(i).requests),
+            RouterPolicy::LeastOutstandingTokens => in_turn.min_by_key(|&i| load(i).tokens),
+            RouterPolicy::Random => Some(self.random_healthy(rng, healthy, &load)),
+            RouterPolicy::PowerOfTwoChoices => {
+                let first = self.random_healthy(rng, healthy, &load);
+                let second = if healthy > 1 {
+                    loop {
+                        let other = self.random_healthy(rng, healthy, &load);
+                        if other != first {
+                            break other;
+                        }
+                    }
+                } else {
+                    first
+                };
+                Some(if load(second).requests < load(first).requests {
+                    second
+                } else {
+                    first
+                })
+            }
+        }?;
         self.next = (chosen + 1) % self.replicas;
-        chosen
+        Some(chosen)
+    }
+
+    /// A healthy replica drawn uniformly: by rejection when most are healthy, else by
+    /// counting through them.
+    fn random_healthy<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        healthy: usize,
+        load: &impl Fn(usize) -> ReplicaLoad,
+    ) -> usize {
+        if 2 * healthy >= self.replicas {
+            loop {
+                let i = rng.random_range(0..self.replicas);
+                if load(i).healthy {
+                    return i;
+                }
+            }
+        }
+        let k = rng.random_range(0..healthy);
+        (0..self.replicas)
+            .filter(|&i| load(i).healthy)
+            .nth(k)
+            .expect("`healthy` counts the healthy replicas")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::rng::{Stream, stream};
+
+    fn up(requests: usize, tokens: u64) -> ReplicaLoad {
+        ReplicaLoad {
+            healthy: true,
+            requests,
+            tokens,
+        }
+    }
+
+    fn route_all(policy: RouterPolicy, loads: &[ReplicaLoad], n: usize) -> Vec<usize> {
+        let mut router = Router::new(policy, loads.len());
+        let mut rng = stream(1, 0, Stream::Routing);
+        let healthy = loads.iter().filter(|l| l.healthy).count();
+        (0..n)
+            .map(|_| router.route(&mut rng, healthy, |i| loads[i]).unwrap())
+            .collect()
+    }
 
     #[test]
-    fn round_robin_cycles() {
-        let mut router = Router::new(RouterPolicy::RoundRobin, 3);
-        let picks: Vec<usize> = (0..5).map(|_| router.route(|_| 0)).collect();
-        assert_eq!(picks, vec![0, 1, 2, 0, 1]);
+    fn round_robin_cycles_over_healthy_replicas() {
+        let mut loads = vec![up(0, 0); 3];
+        assert_eq!(
+            route_all(RouterPolicy::RoundRobin, &loads, 5),
+            vec![0, 1, 2, 0, 1]
+        );
+        loads[1].healthy = false;
+        assert_eq!(
+            route_all(RouterPolicy::RoundRobin, &loads, 4),
+            vec![0, 2, 0, 2]
+        );
     }
 
     #[test]
     fn least_outstanding_picks_the_emptiest_and_rotates_ties() {
+        let loads = [up(2, 10), up(0, 900), up(1, 5)];
+        assert_eq!(
+            route_all(RouterPolicy::LeastOutstandingRequests, &loads, 1),
+            vec![1]
+        );
+        assert_eq!(
+            route_all(RouterPolicy::LeastOutstandingTokens, &loads, 1),
+            vec![2]
+        );
+        let even = [up(1, 1); 3];
+        assert_eq!(
+            route_all(RouterPolicy::LeastOutstandingRequests, &even, 3),
+            vec![0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn random_policies_spread_evenly_and_avoid_failed_replicas() {
+        let mut loads = vec![up(0, 0); 4];
+        loads[2].healthy = false;
+        for policy in [RouterPolicy::Random, RouterPolicy::PowerOfTwoChoices] {
+            let mut counts = [0usize; 4];
+            for i in route_all(policy, &loads, 30_000) {
+                counts[i] += 1;
+            }
+            assert_eq!(counts[2], 0, "{policy:?}");
+            for i in [0, 1, 3] {
+                assert!(
+                    (counts[i] as f64 - 10_000.0).abs() < 500.0,
+                    "{policy:?} {counts:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn power_of_two_prefers_the_less_loaded_of_its_pair() {
+        // One busy replica among idle ones is picked only when both draws land on it, which
+        // cannot happen with distinct draws: never.
+        let loads = [up(50, 0), up(0, 0), up(0, 0)];
+        let picks = route_all(RouterPolicy::PowerOfTwoChoices, &loads, 3000);
+        assert!(picks.iter().all(|&i| i != 0));
+    }
+
+    #[test]
+    fn no_healthy_replica_means_no_route() {
+        let loads = [ReplicaLoad::default(); 3];
         let mut router = Router::new(RouterPolicy::LeastOutstandingRequests, 3);
-        let load = [2, 0, 1];
-        assert_eq!(router.route(|i| load[i]), 1);
-        let even = [1, 1, 1];
-        assert_eq!(router.route(|i| even[i]), 2);
-        assert_eq!(router.route(|i| even[i]), 0);
+        let mut rng = stream(1, 0, Stream::Routing);
+        assert_eq!(router.route(&mut rng, 0, |i| loads[i]), None);
     }
 }

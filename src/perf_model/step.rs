@@ -109,8 +109,10 @@ pub struct StepCost {
     pub flops: Flops,
     /// Bytes read and written in GPU memory over all GPUs of the replica.
     pub memory_bytes: Bytes,
-    /// Bytes carried by tensor- and pipeline-parallel links.
-    pub link_bytes: Bytes,
+    /// Bytes tensor-parallel all-reduces carry over the links, all ranks together.
+    pub tensor_link_bytes: Bytes,
+    /// Bytes pipeline hand-offs carry between stages.
+    pub pipeline_link_bytes: Bytes,
 }
 
 /// The step model of one replica configuration, with its constants worked out once.
@@ -268,7 +270,8 @@ impl PerfModel {
             ),
             flops: Flops(matmul_flops + attention_flops + head_flops),
             memory_bytes: Bytes(matmul_bytes + kv_bytes_per_rank * self.tp + head_bytes),
-            link_bytes: Bytes(tensor_bytes + pipeline_bytes),
+            tensor_link_bytes: Bytes(tensor_bytes),
+            pipeline_link_bytes: Bytes(pipeline_bytes),
         }
     }
 }
@@ -322,6 +325,8 @@ pub(crate) mod tests_support {
             tdp: Watts(500.0),
             idle_power: Watts(50.0),
             scale_up_link: BytesPerSec(200e9),
+            step_power: None,
+            rent_per_hour: None,
             source: String::new(),
         }
     }
@@ -376,7 +381,7 @@ mod tests {
         // FLOPs: 2·25,165,824 + 2 layers·4·1024·101 pairs + 2·1024·1000.
         let flops = 2.0 * 25_165_824.0 + 2.0 * 4096.0 * 101.0 + 2.0 * 1_024_000.0;
         assert!(close(cost.flops.0, flops));
-        assert_eq!(cost.link_bytes.0, 0.0);
+        assert_eq!(cost.tensor_link_bytes.0 + cost.pipeline_link_bytes.0, 0.0);
     }
 
     #[test]
@@ -406,7 +411,7 @@ mod tests {
         let all_reduce = 4.0 * 2_048_000.0 / 100e9;
         assert!(close(b.time.0, a.time.0 / 2.0 + all_reduce), "{a:?} {b:?}");
         assert!(close(b.flops.0, a.flops.0));
-        assert!(close(b.link_bytes.0, 4.0 * 2_048_000.0 * 2.0));
+        assert!(close(b.tensor_link_bytes.0, 4.0 * 2_048_000.0 * 2.0));
     }
 
     #[test]
@@ -419,7 +424,7 @@ mod tests {
         let (a, b) = (one.step(&work), two.step(&work));
         // One boundary: 2 tokens · 1024 · 2 B over 50 GB/s.
         assert!(close(b.time.0, a.time.0 + 4096.0 / 50e9));
-        assert!(close(b.link_bytes.0, 4096.0));
+        assert!(close(b.pipeline_link_bytes.0, 4096.0));
     }
 
     #[test]
@@ -515,7 +520,8 @@ mod tests {
             time: Seconds(1e-3),
             flops: Flops(50e9),
             memory_bytes: Bytes(1e9),
-            link_bytes: Bytes(0.0),
+            tensor_link_bytes: Bytes(0.0),
+            pipeline_link_bytes: Bytes(0.0),
         };
         // Two GPUs: 200 TFLOPS and 2 TB/s; 50 GFLOP and 1 GB in 1 ms.
         let activity = model.activity(&cost, cost.time);

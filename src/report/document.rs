@@ -1,13 +1,17 @@
 //! The run's report as data: the scenario's resolved configuration beside the results.
 //! `summary.json` is this document; `summary.md` and the printed summary render it.
 
+use crate::cost::{Hardware, Ledger};
+use crate::facility::{EnergySummary, PueModel};
 use crate::perf_model::ModelShape;
 use crate::scenario::Scenario;
 use crate::stats::RunSummary;
+use crate::study::RunResult;
 use serde::Serialize;
 
 /// Version of the `summary.json` layout; raised when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: energy moved into `energy` (with servers and cooling), `cost` added.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything `summary.json` holds.
 #[derive(Clone, Debug, Serialize)]
@@ -20,8 +24,12 @@ pub struct RunDocument {
     pub scenario: ScenarioInfo,
     /// How the fleet was built from it.
     pub configuration: Configuration,
-    /// What came out.
+    /// What came out of the engine.
     pub results: RunSummary,
+    /// Energy by where it goes.
+    pub energy: EnergySummary,
+    /// The daily bill.
+    pub cost: Ledger,
 }
 
 /// The scenario's identity and study settings.
@@ -94,13 +102,77 @@ pub struct Configuration {
     pub kv_block_tokens: u32,
     /// Mean arrival rate, per second.
     pub arrival_rate_mean_per_s: f64,
-    /// Facility power ÷ IT power.
-    pub pue: f64,
+    /// How PUE is set.
+    pub pue: String,
+    /// Share of the facility overhead that is cooling.
+    pub cooling_share: f64,
+    /// How the servers are paid for.
+    pub hardware_pricing: String,
+    /// Failure rates, or `off`.
+    pub failures: String,
+    /// Edge link bandwidth each way, Gb/s.
+    pub edge_gbit_per_s: f64,
+    /// Edge link one-way latency, ms.
+    pub edge_latency_ms: f64,
+}
+
+/// PUE as a phrase.
+fn describe_pue(model: &PueModel) -> String {
+    match model {
+        PueModel::Constant(pue) => format!("{pue}"),
+        PueModel::Hourly(values) => {
+            let (low, high) = values
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+            format!("hourly, {low}–{high}")
+        }
+        PueModel::Temperature {
+            base,
+            threshold_c,
+            per_degree,
+            low_load,
+            ..
+        } => format!(
+            "{base} + {per_degree} per °C above {threshold_c} °C + {low_load} × (1 − IT load)"
+        ),
+    }
+}
+
+/// Hardware pricing as a phrase.
+fn describe_hardware(hardware: &Hardware) -> String {
+    match hardware {
+        Hardware::Owned {
+            server_usd,
+            amortization_years,
+            financing_rate,
+            maintenance_rate,
+        } => format!(
+            "owned: ${server_usd:.0} per server over {amortization_years} years at \
+             {:.1}% interest, maintenance {:.1}% a year",
+            financing_rate * 100.0,
+            maintenance_rate * 100.0
+        ),
+        Hardware::Rented {
+            includes_facility,
+            on_demand_usd,
+            reserved_usd,
+            reserved_share,
+        } => format!(
+            "rented: ${on_demand_usd} per GPU-hour on demand, ${reserved_usd} reserved for \
+             {:.0}% of GPUs{}",
+            reserved_share * 100.0,
+            if *includes_facility {
+                ", power and space included"
+            } else {
+                ", power and space billed apart"
+            }
+        ),
+    }
 }
 
 impl RunDocument {
-    /// The document of a run of `scenario` that produced `results`.
-    pub fn new(scenario: &Scenario, results: RunSummary) -> RunDocument {
+    /// The document of a run of `scenario` that produced `result`.
+    pub fn new(scenario: &Scenario, result: &RunResult) -> RunDocument {
         let r = &scenario.replica;
         let shape = ModelShape::of(&r.model);
         let m = &scenario.memory;
@@ -142,9 +214,26 @@ impl RunDocument {
                     * u64::from(scenario.kv_block_tokens),
                 kv_block_tokens: scenario.kv_block_tokens,
                 arrival_rate_mean_per_s: scenario.workload.mean_rate,
-                pue: scenario.facility.pue,
+                pue: describe_pue(&scenario.facility.pue),
+                cooling_share: scenario.facility.cooling_share,
+                hardware_pricing: describe_hardware(&scenario.prices.hardware),
+                failures: scenario.failures.map_or("off".into(), |f| {
+                    format!(
+                        "GPU MTBF {:.0} h, MTTR {:.1} h; server MTBF {:.0} h, MTTR {:.1} h; \
+                         {} retries",
+                        f.gpu_mtbf.0 / 3600.0,
+                        f.gpu_mttr.0 / 3600.0,
+                        f.server_mtbf.0 / 3600.0,
+                        f.server_mttr.0 / 3600.0,
+                        f.max_retries
+                    )
+                }),
+                edge_gbit_per_s: scenario.edge.bandwidth.0 * 8.0 / 1e9,
+                edge_latency_ms: scenario.edge.latency.0 * 1e3,
             },
-            results,
+            results: result.summary,
+            energy: result.energy,
+            cost: result.cost.clone(),
         }
     }
 }

@@ -18,6 +18,14 @@ fn plural(n: u64, noun: &str) -> String {
     format!("{} {noun}{}", count(n), if n == 1 { "" } else { "s" })
 }
 
+/// Dollars with cents, thousands separated: `$1,234.56`.
+fn usd(value: f64) -> String {
+    let cents = (value * 100.0).round() as i64;
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    format!("{sign}${}.{:02}", count(cents / 100), cents % 100)
+}
+
 /// A share as a percentage.
 fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
@@ -229,35 +237,129 @@ pub fn summary_markdown(doc: &RunDocument) -> String {
         ]],
     );
 
-    let e = &r.energy;
-    let pue_header = format!("facility energy (PUE {})", c.pue);
+    let e = &doc.energy;
+    let g = &r.gpu_energy;
     section(
         &mut out,
-        "Energy",
+        "Power and energy",
+        &["", "energy", "mean power"],
+        "lrr",
         &[
-            "GPU energy",
-            "of which idle",
-            &pue_header,
-            "mean GPU power",
-            "per request",
-            "per output token",
-        ],
-        "rrrrrr",
-        &[vec![
-            format!("{:.1} kWh", e.gpu_kwh),
-            format!("{:.1} kWh", e.gpu_idle_kwh),
-            format!("{:.1} kWh", e.facility_kwh),
-            format!("{:.0} W", e.gpu_power_mean_w),
-            e.wh_per_request
-                .map_or("–".into(), |v| format!("{v:.3} Wh")),
-            e.j_per_output_token
-                .map_or("–".into(), |v| format!("{v:.3} J")),
-        ]],
+            ("GPUs", e.gpu_kwh),
+            ("servers' other parts", e.server_kwh),
+            ("IT", e.it_kwh),
+            ("cooling", e.cooling_kwh),
+            ("other overhead", e.other_kwh),
+            ("facility", e.facility_kwh),
+        ]
+        .map(|(name, kwh)| {
+            vec![
+                name.to_string(),
+                format!("{kwh:.1} kWh"),
+                format!("{:.2} kW", kwh / (s.horizon_s / 3600.0)),
+            ]
+        }),
     );
     let _ = writeln!(
         out,
-        "Facility energy counts the GPUs and the facility overhead (PUE); the rest of each \
-         server is not yet modelled. Per-minute figures are in `timeseries.csv`."
+        "PUE {:.3} over the run ({}); the GPUs drew {:.0} W each on average, {:.1} kWh of \
+         their energy idle; provisioned IT power {:.1} kW, peak facility power {:.1} kW. \
+         Facility energy per request {}, per output token {}.\n",
+        e.pue,
+        c.pue,
+        g.power_mean_w,
+        g.idle_kwh,
+        e.provisioned_it_kw,
+        e.peak_facility_kw,
+        e.wh_per_request
+            .map_or("–".into(), |v| format!("{v:.3} Wh")),
+        e.j_per_output_token
+            .map_or("–".into(), |v| format!("{v:.3} J"))
+    );
+
+    let n = &r.network;
+    section(
+        &mut out,
+        "Network",
+        &[
+            "edge in",
+            "edge out (egress)",
+            "edge busy in / out",
+            "tensor-parallel links",
+            "pipeline links",
+        ],
+        "rrrrr",
+        &[vec![
+            format!("{:.2} GB", n.edge_ingress_gb),
+            format!("{:.2} GB", n.edge_egress_gb),
+            format!(
+                "{} / {}",
+                percent(n.edge_ingress_busy),
+                percent(n.edge_egress_busy)
+            ),
+            format!("{:.1} GB", n.tensor_parallel_gb),
+            format!("{:.1} GB", n.pipeline_parallel_gb),
+        ]],
+    );
+
+    let f = &r.reliability;
+    section(
+        &mut out,
+        "Failures",
+        &[
+            "GPU failures",
+            "server failures",
+            "GPU-hours lost",
+            "availability",
+            "retries",
+            "failed requests",
+        ],
+        "rrrrrr",
+        &[vec![
+            count(f.gpu_failures),
+            count(f.server_failures),
+            format!("{:.1}", f.lost_gpu_hours),
+            format!("{:.3}%", f.availability * 100.0),
+            count(q.retries),
+            count(q.failed),
+        ]],
+    );
+    let _ = writeln!(out, "Failure model: {}.\n", c.failures);
+
+    let bill = &doc.cost;
+    let mut lines: Vec<Vec<String>> = bill
+        .lines
+        .iter()
+        .map(|line| {
+            vec![
+                line.category.to_string(),
+                line.item.clone(),
+                usd(line.usd_per_day),
+                percent(line.usd_per_day / bill.total_usd_per_day.max(f64::MIN_POSITIVE)),
+            ]
+        })
+        .collect();
+    lines.push(vec![
+        "**total**".into(),
+        String::new(),
+        format!("**{}**", usd(bill.total_usd_per_day)),
+        "100.0%".into(),
+    ]);
+    section(
+        &mut out,
+        "Cost per day",
+        &["category", "item", "$ per day", "share"],
+        "llrr",
+        &lines,
+    );
+    let _ = writeln!(
+        out,
+        "{} per 1,000 requests, {} per million output tokens; {:.1} kg CO2e per day. \
+         Hardware: {}. Per-interval figures are in `timeseries.csv`.",
+        bill.usd_per_1k_requests.map_or("–".into(), usd),
+        bill.usd_per_1m_output_tokens.map_or("–".into(), usd),
+        bill.carbon_kg_per_day,
+        c.hardware_pricing
     );
     out
 }
@@ -282,10 +384,11 @@ pub fn summary_text(doc: &RunDocument) -> String {
     );
     let _ = writeln!(
         out,
-        "  requests   {} arrived, {} completed, {} rejected, {} in flight, {} preemptions",
+        "  requests   {} arrived, {} completed, {} rejected, {} failed, {} in flight, {} preemptions",
         count(q.arrived),
         count(q.completed),
         count(q.rejected),
+        count(q.failed),
         count(q.in_flight),
         count(q.preemptions)
     );
@@ -309,14 +412,28 @@ pub fn summary_text(doc: &RunDocument) -> String {
         percent(r.utilization.flops),
         percent(r.utilization.kv_cache_mean)
     );
+    let e = &doc.energy;
+    let _ = writeln!(
+        out,
+        "  energy     {:.1} kWh facility ({:.1} kWh IT, PUE {:.2}), {}",
+        e.facility_kwh,
+        e.it_kwh,
+        e.pue,
+        e.wh_per_request
+            .map_or("–".into(), |v| format!("{v:.3} Wh per request"))
+    );
+    let bill = &doc.cost;
     let _ = write!(
         out,
-        "  energy     {:.1} kWh facility ({:.1} kWh GPUs), {}",
-        r.energy.facility_kwh,
-        r.energy.gpu_kwh,
-        r.energy
-            .wh_per_request
-            .map_or("–".into(), |v| format!("{v:.3} Wh per request"))
+        "  cost       {} per day ({}), {} per 1k requests, {} per 1M output tokens",
+        usd(bill.total_usd_per_day),
+        bill.by_category
+            .iter()
+            .map(|(category, amount)| format!("{category} {}", usd(*amount)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        bill.usd_per_1k_requests.map_or("–".into(), usd),
+        bill.usd_per_1m_output_tokens.map_or("–".into(), usd)
     );
     out
 }
@@ -333,6 +450,9 @@ mod tests {
         assert_eq!(duration(Some(2.5)), "2.50 s");
         assert_eq!(duration(None), "–");
         assert_eq!(percent(0.1234), "12.3%");
+        assert_eq!(usd(1234.567), "$1,234.57");
+        assert_eq!(usd(0.004), "$0.00");
+        assert_eq!(usd(-12.5), "-$12.50");
         assert_eq!(plural(1, "server"), "1 server");
         assert_eq!(plural(1200, "GPU"), "1,200 GPUs");
     }

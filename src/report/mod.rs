@@ -9,9 +9,9 @@ pub mod timeseries_csv;
 pub use document::RunDocument;
 pub use output_dir::OutputDir;
 
-use crate::engine::RunOutput;
 use crate::error::Error;
 use crate::scenario::Scenario;
+use crate::study::RunResult;
 use std::path::{Path, PathBuf};
 
 /// The default results folder of a scenario: `results/<name>`, with characters that are
@@ -36,18 +36,15 @@ pub fn default_output_dir(scenario_name: &str) -> PathBuf {
 pub fn write_run(
     dir: &Path,
     scenario: &Scenario,
-    output: &RunOutput,
+    result: &RunResult,
 ) -> Result<RunDocument, Error> {
-    let doc = RunDocument::new(scenario, output.summary);
+    let doc = RunDocument::new(scenario, result);
     let mut json = serde_json::to_vec_pretty(&doc).expect("the run document serialises");
     json.push(b'\n');
     let out = OutputDir::create(dir)?;
     out.write("summary.json", &json)?;
     out.write("summary.md", markdown::summary_markdown(&doc).as_bytes())?;
-    out.write(
-        "timeseries.csv",
-        &timeseries_csv::timeseries_csv(&output.timeseries),
-    )?;
+    out.write("timeseries.csv", &timeseries_csv::timeseries_csv(result))?;
     out.commit()?;
     Ok(doc)
 }

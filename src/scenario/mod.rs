@@ -8,8 +8,9 @@ pub mod spec;
 
 pub use load::{from_yaml, load};
 
+use crate::cost::Prices;
 use crate::facility::{Facility, GpuPowerModel};
-use crate::fleet::{FleetLayout, RouterPolicy};
+use crate::fleet::{EdgeConfig, FailureModel, FleetLayout, RouterPolicy};
 use crate::perf_model::{MemoryPlan, ReplicaSetup};
 use crate::serve::SchedulerConfig;
 use crate::units::Seconds;
@@ -46,6 +47,12 @@ pub struct Scenario {
     pub router: RouterPolicy,
     /// GPU power from activity.
     pub gpu_power: GpuPowerModel,
-    /// Cooling and distribution overhead.
+    /// The servers' non-GPU parts, cooling and distribution overhead.
     pub facility: Facility,
+    /// The user-facing edge link.
+    pub edge: EdgeConfig,
+    /// GPU and server failures, if enabled.
+    pub failures: Option<FailureModel>,
+    /// Prices.
+    pub prices: Prices,
 }

@@ -4,7 +4,7 @@
 //! turns these into the typed model the simulator runs. Unknown keys are rejected.
 
 use crate::catalog::{Gpu, Model, Precision};
-use crate::units::{Bytes, BytesPerSec, PerSec, Seconds};
+use crate::units::{Bytes, BytesPerSec, PerSec, Seconds, Watts};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use std::fmt;
@@ -43,6 +43,15 @@ pub struct ScenarioSpec {
     /// The building around the servers.
     #[serde(default)]
     pub facility: FacilitySpec,
+    /// The user-facing edge link.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// GPU and server failures.
+    #[serde(default)]
+    pub failures: FailuresSpec,
+    /// Prices.
+    #[serde(default)]
+    pub costs: CostsSpec,
 }
 
 /// `study:` — seed, horizon, time-series resolution.
@@ -248,6 +257,33 @@ pub struct HardwareSpec {
     /// Per-GPU network bandwidth between servers, each direction, as NICs are rated.
     #[serde(default = "default_nic_bandwidth")]
     pub nic_bandwidth: BytesPerSec,
+    /// The server's non-GPU parts; a typical HGX-class server when absent.
+    #[serde(default)]
+    pub server: Option<ServerSpec>,
+}
+
+/// `hardware.server:` — the bill of materials that draws power besides the GPUs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSpec {
+    /// Component lines.
+    pub components: Vec<ComponentSpec>,
+}
+
+/// One component line: `count × (static + dynamic · load)` watts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentSpec {
+    /// What it is.
+    pub name: String,
+    /// How many units.
+    pub count: f64,
+    /// Watts per unit at any load.
+    #[serde(default, rename = "static")]
+    pub static_power: Watts,
+    /// Watts per unit added at full load.
+    #[serde(default)]
+    pub dynamic: Watts,
 }
 
 fn default_gpus_per_server() -> u32 {
@@ -344,18 +380,268 @@ impl Default for PerfSpec {
     }
 }
 
-/// `facility:` — for now only the cooling and distribution overhead.
+/// `facility:` — cooling and distribution overhead.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FacilitySpec {
-    /// Power usage effectiveness: facility power ÷ IT power (≥ 1).
-    pub pue: f64,
+    /// Power usage effectiveness: a number, `{hourly: [...]}` or `{temperature: {...}}`.
+    pub pue: PueSpec,
+    /// Share of the overhead that is cooling.
+    pub cooling_share: f64,
+    /// Outside temperature in each hour from midnight, °C (for the temperature model).
+    pub outside_temperature: Option<Vec<f64>>,
 }
 
 impl Default for FacilitySpec {
     fn default() -> Self {
         FacilitySpec {
-            pue: crate::facility::DEFAULT_PUE,
+            pue: PueSpec(PueFields {
+                constant: Some(crate::facility::DEFAULT_PUE),
+                ..PueFields::default()
+            }),
+            cooling_share: crate::facility::DEFAULT_COOLING_SHARE,
+            outside_temperature: None,
         }
     }
+}
+
+/// The ways PUE may be written; exactly one is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PueFields {
+    /// The plain-number form (not a YAML key).
+    #[serde(skip)]
+    pub constant: Option<f64>,
+    /// One PUE per hour from midnight.
+    #[serde(default)]
+    pub hourly: Option<Vec<f64>>,
+    /// PUE from outside temperature and IT load.
+    #[serde(default)]
+    pub temperature: Option<TemperaturePueSpec>,
+}
+
+/// `facility.pue.temperature:` — see [`crate::facility::PueModel::Temperature`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemperaturePueSpec {
+    /// PUE at full load at or below the threshold.
+    pub base: f64,
+    /// °C above which cooling works harder.
+    pub threshold: f64,
+    /// PUE added per °C above the threshold.
+    pub per_degree: f64,
+    /// PUE added at zero IT load, falling to nothing at full load.
+    #[serde(default)]
+    pub low_load: f64,
+}
+
+/// PUE: a number, or a mapping of [`PueFields`].
+#[derive(Debug)]
+pub struct PueSpec(pub PueFields);
+
+impl<'de> Deserialize<'de> for PueSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PueVisitor;
+        impl<'de> Visitor<'de> for PueVisitor {
+            type Value = PueSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a PUE such as 1.2, or {hourly: [24 values]}, or {temperature: {...}}")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PueSpec, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PueSpec, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PueSpec, E> {
+                Ok(PueSpec(PueFields {
+                    constant: Some(v),
+                    ..PueFields::default()
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PueSpec, A::Error> {
+                PueFields::deserialize(de::value::MapAccessDeserializer::new(map)).map(PueSpec)
+            }
+        }
+        deserializer.deserialize_any(PueVisitor)
+    }
+}
+
+/// `network:` — the links to the users.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSpec {
+    /// The user-facing edge link.
+    pub edge: EdgeSpec,
+}
+
+/// `network.edge:` — see [`crate::fleet::EdgeConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EdgeSpec {
+    /// Bandwidth of each direction.
+    pub bandwidth: BytesPerSec,
+    /// One-way latency.
+    pub latency: Seconds,
+    /// Request bytes per prompt token.
+    pub request_bytes_per_token: f64,
+    /// Fixed bytes per request.
+    pub request_overhead_bytes: f64,
+    /// Response bytes per streamed token.
+    pub response_bytes_per_token: f64,
+}
+
+impl Default for EdgeSpec {
+    fn default() -> Self {
+        let d = crate::fleet::edge::DEFAULT_EDGE;
+        EdgeSpec {
+            bandwidth: d.bandwidth,
+            latency: d.latency,
+            request_bytes_per_token: d.request_bytes_per_token,
+            request_overhead_bytes: d.request_overhead_bytes,
+            response_bytes_per_token: d.response_bytes_per_token,
+        }
+    }
+}
+
+/// `failures:` — see [`crate::fleet::FailureModel`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailuresSpec {
+    /// Whether parts fail at all.
+    pub enabled: bool,
+    /// Mean time between failures of one GPU.
+    pub gpu_mtbf: Seconds,
+    /// Mean time between failures of one server (host, network, NICs).
+    pub server_mtbf: Seconds,
+    /// Mean time to repair a GPU.
+    pub gpu_mttr: Seconds,
+    /// Mean time to repair a server.
+    pub server_mttr: Seconds,
+    /// Retries before a request thrown out of a failed replica fails.
+    pub max_retries: u32,
+}
+
+impl Default for FailuresSpec {
+    fn default() -> Self {
+        let d = crate::fleet::failures::DEFAULT_FAILURES;
+        FailuresSpec {
+            enabled: true,
+            gpu_mtbf: d.gpu_mtbf,
+            server_mtbf: d.server_mtbf,
+            gpu_mttr: d.gpu_mttr,
+            server_mttr: d.server_mttr,
+            max_retries: d.max_retries,
+        }
+    }
+}
+
+/// `costs:` — prices, each in dollars.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostsSpec {
+    /// Owned or rented servers; rented at the GPU's catalog price when absent.
+    pub hardware: Option<HardwareCostSpec>,
+    /// Electricity tariff.
+    pub energy: EnergyCostSpec,
+    /// Internet egress, $ per GB.
+    pub egress_per_gb: f64,
+    /// Colocation, $ per kW of provisioned IT power per month.
+    pub colocation_per_kw_month: f64,
+    /// Fixed costs, $ per day by name (staff, software, data).
+    pub fixed_per_day: std::collections::BTreeMap<String, f64>,
+    /// Grid carbon intensity and price.
+    pub carbon: CarbonSpec,
+}
+
+impl Default for CostsSpec {
+    fn default() -> Self {
+        let d = crate::cost::prices::DEFAULTS;
+        CostsSpec {
+            hardware: None,
+            energy: EnergyCostSpec::default(),
+            egress_per_gb: d.egress_usd_per_gb,
+            colocation_per_kw_month: d.colocation_usd_per_kw_month,
+            fixed_per_day: Default::default(),
+            carbon: CarbonSpec::default(),
+        }
+    }
+}
+
+/// `costs.hardware:` — exactly one of `owned` and `rented`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HardwareCostSpec {
+    /// Bought servers.
+    #[serde(default)]
+    pub owned: Option<OwnedSpec>,
+    /// Rented GPUs.
+    #[serde(default)]
+    pub rented: Option<RentedSpec>,
+}
+
+/// `costs.hardware.owned:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnedSpec {
+    /// Price of one server, all-in, $.
+    pub server_price: f64,
+    /// Years it is written off over.
+    #[serde(default = "default_amortization_years")]
+    pub amortization_years: f64,
+    /// Yearly interest rate on the purchase.
+    #[serde(default)]
+    pub financing_rate: f64,
+    /// Yearly maintenance as a share of the price.
+    #[serde(default)]
+    pub maintenance_rate: f64,
+}
+
+fn default_amortization_years() -> f64 {
+    crate::cost::prices::DEFAULTS.amortization_years
+}
+
+/// `costs.hardware.rented:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RentedSpec {
+    /// On-demand $ per GPU-hour; the GPU's catalog price when absent.
+    #[serde(default)]
+    pub gpu_hour: Option<f64>,
+    /// Reserved $ per GPU-hour.
+    #[serde(default)]
+    pub reserved_gpu_hour: Option<f64>,
+    /// Share of GPUs reserved.
+    #[serde(default)]
+    pub reserved_share: Option<f64>,
+    /// Whether the price covers power, cooling and space (default true, as cloud prices do).
+    #[serde(default)]
+    pub includes_facility: Option<bool>,
+}
+
+/// `costs.energy:` — a flat `price` or 24 `hourly` prices, $ per kWh.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnergyCostSpec {
+    /// Flat tariff.
+    #[serde(default)]
+    pub price_per_kwh: Option<f64>,
+    /// Time-of-use tariff, one price per hour from midnight.
+    #[serde(default)]
+    pub hourly: Option<Vec<f64>>,
+}
+
+/// `costs.carbon:` — grid intensity (flat or hourly, kg CO2e per kWh) and a price.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarbonSpec {
+    /// Flat intensity.
+    #[serde(default)]
+    pub kg_per_kwh: Option<f64>,
+    /// Hourly intensity.
+    #[serde(default)]
+    pub hourly: Option<Vec<f64>>,
+    /// Price, $ per tonne CO2e.
+    #[serde(default)]
+    pub price_per_tonne: f64,
 }

@@ -80,10 +80,33 @@ pub struct PlannedStep {
     pub prefill_tokens: u64,
 }
 
+/// A request as a replica receives it: new, or retried after a failed replica dropped it
+/// (its first token, if the user already saw one, is not counted again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// The request.
+    pub request: Request,
+    /// Times it has been retried.
+    pub retries: u32,
+    /// When its first token reached the user, if it did.
+    pub first_token: Option<SimTime>,
+}
+
+impl From<Request> for Attempt {
+    fn from(request: Request) -> Attempt {
+        Attempt {
+            request,
+            retries: 0,
+            first_token: None,
+        }
+    }
+}
+
 /// A request inside a replica.
 #[derive(Clone, Debug)]
 struct Sequence {
     request: Request,
+    retries: u32,
     known: u64,
     computed: u64,
     generated: u64,
@@ -93,15 +116,26 @@ struct Sequence {
 }
 
 impl Sequence {
-    fn new(request: Request) -> Sequence {
+    fn new(attempt: Attempt) -> Sequence {
+        let request = attempt.request;
         Sequence {
             request,
+            retries: attempt.retries,
             known: request.prompt_tokens.into(),
             computed: 0,
             generated: 0,
             blocks: 0,
             scheduled: 0,
-            first_token: None,
+            first_token: attempt.first_token,
+        }
+    }
+
+    /// The attempt to retry elsewhere: generation restarts from the prompt.
+    fn into_retry(self) -> Attempt {
+        Attempt {
+            request: self.request,
+            retries: self.retries + 1,
+            first_token: self.first_token,
         }
     }
 
@@ -123,6 +157,7 @@ pub struct Replica {
     waiting: VecDeque<Sequence>,
     running: Vec<Sequence>,
     busy: bool,
+    context_tokens: u64,
 }
 
 impl Replica {
@@ -134,6 +169,7 @@ impl Replica {
             waiting: VecDeque::new(),
             running: Vec::new(),
             busy: false,
+            context_tokens: 0,
         }
     }
 
@@ -155,8 +191,23 @@ impl Replica {
     }
 
     /// Queues a request (which must be admissible).
-    pub fn enqueue(&mut self, request: Request) {
-        self.waiting.push_back(Sequence::new(request));
+    pub fn enqueue(&mut self, attempt: impl Into<Attempt>) {
+        let attempt = attempt.into();
+        self.context_tokens += u64::from(attempt.request.prompt_tokens);
+        self.waiting.push_back(Sequence::new(attempt));
+    }
+
+    /// Drops everything when the replica fails: the step in flight is lost, the cache is
+    /// emptied, and every request comes back, oldest first, as a retry for another replica.
+    pub fn evict_all(&mut self) -> Vec<Attempt> {
+        self.busy = false;
+        self.context_tokens = 0;
+        self.kv.give_back(self.kv.used_blocks());
+        let running = self.running.drain(..);
+        running
+            .chain(self.waiting.drain(..))
+            .map(Sequence::into_retry)
+            .collect()
     }
 
     /// Whether a step is in flight.
@@ -177,6 +228,11 @@ impl Replica {
     /// Requests waiting or running.
     pub fn outstanding(&self) -> usize {
         self.waiting.len() + self.running.len()
+    }
+
+    /// Tokens of context (prompt plus generated so far) of the requests waiting or running.
+    pub fn context_tokens(&self) -> u64 {
+        self.context_tokens
     }
 
     /// The KV cache.
@@ -208,9 +264,10 @@ impl Replica {
         })
     }
 
-    /// Applies the step in flight at its end time `now`: emits tokens, completes requests.
-    /// Returns the output tokens emitted.
-    pub fn finish_step(&mut self, now: SimTime, observer: &mut impl Observer) -> u64 {
+    /// Applies the step in flight: emits tokens and completes requests. `seen` is when the
+    /// step's tokens reach their users (its end, plus the edge link's delay), the time the
+    /// observer is told. Returns the output tokens emitted.
+    pub fn finish_step(&mut self, seen: SimTime, observer: &mut impl Observer) -> u64 {
         debug_assert!(self.busy);
         self.busy = false;
         let mut emitted = 0;
@@ -223,10 +280,11 @@ impl Replica {
             if seq.computed == seq.known {
                 seq.generated += 1;
                 seq.known += 1;
+                self.context_tokens += 1;
                 emitted += 1;
                 if seq.first_token.is_none() {
-                    seq.first_token = Some(now);
-                    observer.first_token(&seq.request, now);
+                    seq.first_token = Some(seen);
+                    observer.first_token(&seq.request, seen);
                 }
             }
         }
@@ -236,13 +294,15 @@ impl Replica {
         };
         if batch_done {
             let kv = &mut self.kv;
+            let context_tokens = &mut self.context_tokens;
             self.running.retain(|seq| {
                 if !seq.is_done() {
                     return true;
                 }
                 kv.give_back(seq.blocks);
-                let first = seq.first_token.unwrap_or(now);
-                observer.completed(&seq.request, first, now);
+                *context_tokens -= seq.known;
+                let first = seq.first_token.unwrap_or(seen);
+                observer.completed(&seq.request, first, seen);
                 false
             });
         }
@@ -516,6 +576,47 @@ mod tests {
             replica.admits(&request(0, 20, 14)),
             Err(Rejection::ExceedsKvCache)
         );
+    }
+
+    #[test]
+    fn context_tokens_count_prompts_and_generated_tokens_until_completion() {
+        let mut replica = Replica::new(config(Batching::Continuous, true), KvCache::new(16, 100));
+        replica.enqueue(request(0, 10, 3));
+        replica.enqueue(request(1, 20, 5));
+        assert_eq!(replica.context_tokens(), 30);
+        let perf = PerfModel::new(&toy_setup(1, 1));
+        let mut log = Log::default();
+        replica.start_step(SimTime::ZERO, &perf, &mut log).unwrap();
+        replica.finish_step(SimTime(1), &mut log);
+        // Both prompts are prefilled and each emits its first token.
+        assert_eq!(replica.context_tokens(), 32);
+        drain(&mut replica, &mut log);
+        assert_eq!(replica.context_tokens(), 0);
+    }
+
+    #[test]
+    fn a_failed_replica_gives_back_every_request_as_a_retry() {
+        let mut replica = Replica::new(config(Batching::Continuous, true), KvCache::new(16, 100));
+        for id in 0..3 {
+            replica.enqueue(request(id, 40, 5));
+        }
+        let perf = PerfModel::new(&toy_setup(1, 1));
+        let mut log = Log::default();
+        replica.start_step(SimTime::ZERO, &perf, &mut log).unwrap();
+        replica.finish_step(SimTime(1), &mut log);
+        let retries = replica.evict_all();
+        let ids: Vec<u64> = retries.iter().map(|a| a.request.id).collect();
+        assert_eq!(ids, vec![0, 1, 2], "running first, then waiting");
+        assert!(retries.iter().all(|a| a.retries == 1));
+        assert_eq!(retries[0].first_token, Some(SimTime(1)));
+        assert_eq!(retries[2].first_token, None);
+        assert_eq!((replica.outstanding(), replica.context_tokens()), (0, 0));
+        assert_eq!(replica.kv().used_blocks(), 0);
+        assert!(!replica.is_busy());
+        // A retry whose user saw a first token is not reported again.
+        replica.enqueue(retries[0]);
+        drain(&mut replica, &mut log);
+        assert_eq!(log.first.iter().filter(|(id, _)| *id == 0).count(), 1);
     }
 
     #[test]

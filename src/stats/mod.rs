@@ -7,6 +7,6 @@ pub mod summary;
 pub mod timeseries;
 
 pub use latency::{LatencyStats, LatencySummary};
-pub use recorder::Recorder;
+pub use recorder::{Counters, Recorder};
 pub use summary::{Capacity, RunSummary, TimeSeriesRow};
 pub use timeseries::TimeSeries;

@@ -20,6 +20,45 @@ pub struct Levels {
     pub kv_blocks: u64,
 }
 
+/// Plain counts over the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Counters {
+    /// Requests that reached the edge.
+    pub arrived: u64,
+    /// Requests whose last token reached the user.
+    pub completed: u64,
+    /// Requests longer than a replica's KV cache.
+    pub rejected_kv: u64,
+    /// Requests longer than the step budget without chunked prefill.
+    pub rejected_budget: u64,
+    /// Requests given up after failures (retries exhausted, or no replica up).
+    pub failed: u64,
+    /// Requests resent to another replica after theirs failed.
+    pub retries: u64,
+    /// KV-cache preemptions.
+    pub preemptions: u64,
+    /// Output tokens emitted.
+    pub output_tokens: u64,
+    /// GPU failures.
+    pub gpu_failures: u64,
+    /// Server failures.
+    pub server_failures: u64,
+    /// GPU-seconds of replicas down.
+    pub lost_gpu_s: f64,
+    /// Bytes tensor-parallel all-reduces carried.
+    pub tensor_link_bytes: f64,
+    /// Bytes pipeline hand-offs carried.
+    pub pipeline_link_bytes: f64,
+    /// Edge bytes in (requests).
+    pub edge_ingress_bytes: f64,
+    /// Edge seconds transmitting requests.
+    pub edge_ingress_busy_s: f64,
+    /// Edge bytes out (streamed tokens).
+    pub edge_egress_bytes: f64,
+    /// Edge seconds transmitting responses.
+    pub edge_egress_busy_s: f64,
+}
+
 /// The measurements of one run.
 #[derive(Clone, Debug)]
 pub struct Recorder {
@@ -28,12 +67,7 @@ pub struct Recorder {
     pub(super) ttft: LatencyStats,
     pub(super) tpot: LatencyStats,
     pub(super) e2e: LatencyStats,
-    pub(super) arrived: u64,
-    pub(super) completed: u64,
-    pub(super) rejected_kv: u64,
-    pub(super) rejected_budget: u64,
-    pub(super) preemptions: u64,
-    pub(super) output_tokens: u64,
+    pub(super) counts: Counters,
     pub(super) levels: Levels,
     levels_since_s: f64,
     pub(super) peak_waiting: u64,
@@ -49,12 +83,7 @@ impl Recorder {
             ttft: LatencyStats::default(),
             tpot: LatencyStats::default(),
             e2e: LatencyStats::default(),
-            arrived: 0,
-            completed: 0,
-            rejected_kv: 0,
-            rejected_budget: 0,
-            preemptions: 0,
-            output_tokens: 0,
+            counts: Counters::default(),
             levels: Levels::default(),
             levels_since_s: 0.0,
             peak_waiting: 0,
@@ -62,23 +91,64 @@ impl Recorder {
         }
     }
 
+    /// The counts so far.
+    pub fn counts(&self) -> &Counters {
+        &self.counts
+    }
+
     /// A request reached the edge.
     pub fn arrival(&mut self, at: SimTime) {
-        self.arrived += 1;
-        if let Some(bin) = self.series.at(at.secs()) {
-            bin.arrivals += 1;
-        }
+        self.counts.arrived += 1;
+        self.series.at(at.secs()).arrivals += 1;
     }
 
     /// A request was refused because no replica could ever serve it.
     pub fn rejected(&mut self, at: SimTime, why: Rejection) {
         match why {
-            Rejection::ExceedsKvCache => self.rejected_kv += 1,
-            Rejection::ExceedsStepBudget => self.rejected_budget += 1,
+            Rejection::ExceedsKvCache => self.counts.rejected_kv += 1,
+            Rejection::ExceedsStepBudget => self.counts.rejected_budget += 1,
         }
-        if let Some(bin) = self.series.at(at.secs()) {
-            bin.rejected += 1;
+        self.series.at(at.secs()).rejected += 1;
+    }
+
+    /// A request was given up: its retries ran out, or no replica was up to take it.
+    pub fn failed(&mut self, at: SimTime) {
+        self.counts.failed += 1;
+        self.series.at(at.secs()).failed += 1;
+    }
+
+    /// A request thrown out of a failed replica was sent to another.
+    pub fn retried(&mut self) {
+        self.counts.retries += 1;
+    }
+
+    /// A GPU (`gpu` true) or a server failed.
+    pub fn part_failed(&mut self, gpu: bool) {
+        if gpu {
+            self.counts.gpu_failures += 1;
+        } else {
+            self.counts.server_failures += 1;
         }
+    }
+
+    /// `gpus` GPUs of a replica were down from `from` to `to`.
+    pub fn outage(&mut self, from: SimTime, to: SimTime, gpus: u32) {
+        let (from, to) = (from.secs(), to.secs().min(self.horizon_s));
+        if to > from {
+            self.counts.lost_gpu_s += f64::from(gpus) * (to - from);
+        }
+    }
+
+    /// Totals of the edge link at the end of the run.
+    pub fn edge_traffic(&mut self, ingress: (f64, f64), egress: (f64, f64)) {
+        (
+            self.counts.edge_ingress_bytes,
+            self.counts.edge_ingress_busy_s,
+        ) = ingress;
+        (
+            self.counts.edge_egress_bytes,
+            self.counts.edge_egress_busy_s,
+        ) = egress;
     }
 
     /// A step of a replica of `gpus` GPUs ran from `start` to `end`, drawing `above_idle`
@@ -94,9 +164,9 @@ impl Recorder {
         let (t0, t1) = (start.secs(), end.secs());
         let duration = t1 - t0;
         let gpus = f64::from(gpus);
-        if let Some(bin) = self.series.at(t0) {
-            bin.prefill_tokens += step.prefill_tokens as f64;
-        }
+        self.counts.tensor_link_bytes += step.cost.tensor_link_bytes.0;
+        self.counts.pipeline_link_bytes += step.cost.pipeline_link_bytes.0;
+        self.series.at(t0).prefill_tokens += step.prefill_tokens as f64;
         if duration <= 0.0 {
             return;
         }
@@ -110,12 +180,12 @@ impl Recorder {
         });
     }
 
-    /// A replica emitted `tokens` output tokens at `at`.
-    pub fn output_tokens(&mut self, at: SimTime, tokens: u64) {
-        self.output_tokens += tokens;
-        if let Some(bin) = self.series.at(at.secs()) {
-            bin.output_tokens += tokens;
-        }
+    /// `tokens` output tokens of `bytes` reached their users at `at`.
+    pub fn output_tokens(&mut self, at: SimTime, tokens: u64, bytes: f64) {
+        self.counts.output_tokens += tokens;
+        let bin = self.series.at(at.secs());
+        bin.output_tokens += tokens;
+        bin.egress_bytes += bytes;
     }
 
     /// The fleet's levels change at `at` by the given amounts.
@@ -157,21 +227,17 @@ impl Observer for Recorder {
     }
 
     fn completed(&mut self, request: &Request, first_token: SimTime, at: SimTime) {
-        self.completed += 1;
+        self.counts.completed += 1;
         self.e2e.record((at - request.arrival).0);
         if request.output_tokens > 1 {
             self.tpot
                 .record((at - first_token).0 / f64::from(request.output_tokens - 1));
         }
-        if let Some(bin) = self.series.at(at.secs()) {
-            bin.completions += 1;
-        }
+        self.series.at(at.secs()).completions += 1;
     }
 
     fn preempted(&mut self, _request: &Request, at: SimTime) {
-        self.preemptions += 1;
-        if let Some(bin) = self.series.at(at.secs()) {
-            bin.preemptions += 1;
-        }
+        self.counts.preemptions += 1;
+        self.series.at(at.secs()).preemptions += 1;
     }
 }

@@ -22,11 +22,9 @@ pub struct Capacity {
     pub memory_bandwidth: f64,
     /// Idle power of the fleet's GPUs, W.
     pub idle_power_w: f64,
-    /// Facility power ÷ IT power.
-    pub pue: f64,
 }
 
-/// Request counts; `arrived = completed + rejected + in_flight`.
+/// Request counts; `arrived = completed + rejected + failed + in_flight`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct RequestCounts {
     /// Requests that reached the edge before the horizon.
@@ -40,6 +38,10 @@ pub struct RequestCounts {
     pub rejected_kv_cache: u64,
     /// Of those, too long for the step budget.
     pub rejected_step_budget: u64,
+    /// Requests given up after failures: retries exhausted, or no replica up.
+    pub failed: u64,
+    /// Times a request was resent after its replica failed.
+    pub retries: u64,
     /// Requests waiting or running at the horizon.
     pub in_flight: u64,
     /// Of those, still waiting.
@@ -48,9 +50,11 @@ pub struct RequestCounts {
     pub preemptions: u64,
 }
 
-/// Rates over the horizon.
+/// Tokens and rates over the horizon.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Throughput {
+    /// Output tokens that reached their users.
+    pub output_tokens: u64,
     /// Completed requests per second.
     pub requests_per_s: f64,
     /// Output tokens emitted per second.
@@ -93,21 +97,45 @@ pub struct Utilization {
     pub batch_mean: f64,
 }
 
-/// Energy over the horizon.
+/// GPU energy over the horizon.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Energy {
-    /// GPU energy.
-    pub gpu_kwh: f64,
-    /// Of which the GPUs would have drawn idle.
-    pub gpu_idle_kwh: f64,
-    /// Facility energy: GPU energy × PUE (other server parts are not modelled yet).
-    pub facility_kwh: f64,
+pub struct GpuEnergy {
+    /// Energy of all GPUs.
+    pub kwh: f64,
+    /// Of which they would have drawn idle.
+    pub idle_kwh: f64,
     /// Mean power per GPU.
-    pub gpu_power_mean_w: f64,
-    /// Facility energy per completed request.
-    pub wh_per_request: Option<f64>,
-    /// Facility energy per output token.
-    pub j_per_output_token: Option<f64>,
+    pub power_mean_w: f64,
+}
+
+/// Traffic over the edge link and the links inside replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Network {
+    /// Request bytes in over the edge, GB.
+    pub edge_ingress_gb: f64,
+    /// Response bytes out over the edge (billed egress), GB.
+    pub edge_egress_gb: f64,
+    /// Share of the horizon the edge spent transmitting requests.
+    pub edge_ingress_busy: f64,
+    /// Share of the horizon the edge spent transmitting responses.
+    pub edge_egress_busy: f64,
+    /// Bytes tensor-parallel all-reduces carried over scale-up or scale-out links, GB.
+    pub tensor_parallel_gb: f64,
+    /// Bytes pipeline hand-offs carried between stages, GB.
+    pub pipeline_parallel_gb: f64,
+}
+
+/// Failures and what they cost in capacity and requests.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Reliability {
+    /// GPU failures.
+    pub gpu_failures: u64,
+    /// Server failures (host, network, NICs).
+    pub server_failures: u64,
+    /// GPU-hours of replicas down, whole replicas counted.
+    pub lost_gpu_hours: f64,
+    /// Share of GPU-time up.
+    pub availability: f64,
 }
 
 /// The headline figures of one run.
@@ -121,8 +149,12 @@ pub struct RunSummary {
     pub latency: Latencies,
     /// Utilisation.
     pub utilization: Utilization,
-    /// Energy.
-    pub energy: Energy,
+    /// GPU energy.
+    pub gpu_energy: GpuEnergy,
+    /// Network traffic.
+    pub network: Network,
+    /// Failures.
+    pub reliability: Reliability,
 }
 
 /// A ratio that is 0 when the denominator is.
@@ -139,27 +171,28 @@ impl RunSummary {
     pub(super) fn from_record(r: &Recorder, horizon_s: f64, c: &Capacity) -> RunSummary {
         let bins = r.series.bins();
         let total = |f: fn(&super::timeseries::Bin) -> f64| bins.iter().map(f).sum::<f64>();
-        let active_j = total(|b| b.active_energy_j);
+        let n = &r.counts;
         let idle_j = c.idle_power_w * horizon_s;
-        let gpu_j = idle_j + active_j;
-        let facility_j = gpu_j * c.pue;
-        let rejected = r.rejected_kv + r.rejected_budget;
-        let in_flight = r.levels.waiting + r.levels.running;
+        let gpu_j = idle_j + total(|b| b.active_energy_j);
         let running_mean = total(|b| b.running_s) / horizon_s;
+        let gpu_time_s = c.gpus as f64 * horizon_s;
         RunSummary {
             requests: RequestCounts {
-                arrived: r.arrived,
-                completed: r.completed,
-                rejected,
-                rejected_kv_cache: r.rejected_kv,
-                rejected_step_budget: r.rejected_budget,
-                in_flight,
+                arrived: n.arrived,
+                completed: n.completed,
+                rejected: n.rejected_kv + n.rejected_budget,
+                rejected_kv_cache: n.rejected_kv,
+                rejected_step_budget: n.rejected_budget,
+                failed: n.failed,
+                retries: n.retries,
+                in_flight: r.levels.waiting + r.levels.running,
                 waiting_at_horizon: r.levels.waiting,
-                preemptions: r.preemptions,
+                preemptions: n.preemptions,
             },
             throughput: Throughput {
-                requests_per_s: r.completed as f64 / horizon_s,
-                output_tokens_per_s: r.output_tokens as f64 / horizon_s,
+                output_tokens: n.output_tokens,
+                requests_per_s: n.completed as f64 / horizon_s,
+                output_tokens_per_s: n.output_tokens as f64 / horizon_s,
                 prefill_tokens_per_s: total(|b| b.prefill_tokens) / horizon_s,
             },
             latency: Latencies {
@@ -168,7 +201,7 @@ impl RunSummary {
                 e2e: r.e2e.summary(),
             },
             utilization: Utilization {
-                gpu_busy: ratio(total(|b| b.gpu_busy_s), c.gpus as f64 * horizon_s),
+                gpu_busy: ratio(total(|b| b.gpu_busy_s), gpu_time_s),
                 flops: ratio(total(|b| b.flops), c.peak_flops * horizon_s),
                 memory_bandwidth: ratio(total(|b| b.memory_bytes), c.memory_bandwidth * horizon_s),
                 kv_cache_mean: ratio(total(|b| b.kv_blocks_s), c.kv_blocks as f64 * horizon_s),
@@ -178,14 +211,24 @@ impl RunSummary {
                 running_mean,
                 batch_mean: ratio(running_mean, c.replicas as f64),
             },
-            energy: Energy {
-                gpu_kwh: Joules(gpu_j).kwh(),
-                gpu_idle_kwh: Joules(idle_j).kwh(),
-                facility_kwh: Joules(facility_j).kwh(),
-                gpu_power_mean_w: ratio(gpu_j, horizon_s * c.gpus as f64),
-                wh_per_request: (r.completed > 0).then(|| facility_j / 3600.0 / r.completed as f64),
-                j_per_output_token: (r.output_tokens > 0)
-                    .then(|| facility_j / r.output_tokens as f64),
+            gpu_energy: GpuEnergy {
+                kwh: Joules(gpu_j).kwh(),
+                idle_kwh: Joules(idle_j).kwh(),
+                power_mean_w: ratio(gpu_j, gpu_time_s),
+            },
+            network: Network {
+                edge_ingress_gb: n.edge_ingress_bytes / 1e9,
+                edge_egress_gb: n.edge_egress_bytes / 1e9,
+                edge_ingress_busy: n.edge_ingress_busy_s / horizon_s,
+                edge_egress_busy: n.edge_egress_busy_s / horizon_s,
+                tensor_parallel_gb: n.tensor_link_bytes / 1e9,
+                pipeline_parallel_gb: n.pipeline_link_bytes / 1e9,
+            },
+            reliability: Reliability {
+                gpu_failures: n.gpu_failures,
+                server_failures: n.server_failures,
+                lost_gpu_hours: n.lost_gpu_s / 3600.0,
+                availability: 1.0 - ratio(n.lost_gpu_s, gpu_time_s),
             },
         }
     }
@@ -204,6 +247,8 @@ pub struct TimeSeriesRow {
     pub completions: u64,
     /// Requests refused.
     pub rejected: u64,
+    /// Requests given up after failures.
+    pub failed: u64,
     /// Preemptions.
     pub preemptions: u64,
     /// Output tokens per second.
@@ -222,10 +267,10 @@ pub struct TimeSeriesRow {
     pub memory_bw_util: f64,
     /// Mean share of KV-cache blocks in use.
     pub kv_cache: f64,
+    /// Edge egress, megabits per second.
+    pub egress_mbit_per_s: f64,
     /// Mean GPU power of the fleet, kW.
     pub gpu_power_kw: f64,
-    /// Mean facility power, kW.
-    pub facility_power_kw: f64,
 }
 
 /// The rows of `series`, normalised by `c`.
@@ -243,6 +288,7 @@ pub(super) fn series_rows(series: &TimeSeries, c: &Capacity) -> Vec<TimeSeriesRo
                 arrivals: bin.arrivals,
                 completions: bin.completions,
                 rejected: bin.rejected,
+                failed: bin.failed,
                 preemptions: bin.preemptions,
                 output_tokens_per_s: bin.output_tokens as f64 / dt,
                 prefill_tokens_per_s: bin.prefill_tokens / dt,
@@ -252,8 +298,8 @@ pub(super) fn series_rows(series: &TimeSeries, c: &Capacity) -> Vec<TimeSeriesRo
                 flops_util: ratio(bin.flops, c.peak_flops * dt),
                 memory_bw_util: ratio(bin.memory_bytes, c.memory_bandwidth * dt),
                 kv_cache: ratio(bin.kv_blocks_s, c.kv_blocks as f64 * dt),
+                egress_mbit_per_s: bin.egress_bytes * 8.0 / 1e6 / dt,
                 gpu_power_kw: gpu_power_w / 1e3,
-                facility_power_kw: gpu_power_w * c.pue / 1e3,
             }
         })
         .collect()

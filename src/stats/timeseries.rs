@@ -1,5 +1,6 @@
 //! Per-interval accumulators over the simulated horizon: counts land in the bin of their
-//! time, spans (steps, queue levels) are split across the bins they overlap.
+//! time (tokens that reach users after the horizon, in the last), spans (steps, queue
+//! levels) are split across the bins they overlap.
 
 /// What one interval accumulates.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -8,10 +9,14 @@ pub struct Bin {
     pub arrivals: u64,
     /// Requests refused as impossible to serve.
     pub rejected: u64,
+    /// Requests given up after failures.
+    pub failed: u64,
     /// Requests that completed.
     pub completions: u64,
-    /// Output tokens emitted.
+    /// Output tokens that reached their users.
     pub output_tokens: u64,
+    /// Bytes of those tokens over the edge link.
+    pub egress_bytes: f64,
     /// Prompt (or recomputed) tokens processed.
     pub prefill_tokens: f64,
     /// Preemptions.
@@ -62,13 +67,11 @@ impl TimeSeries {
         (start, (start + self.interval_s).min(self.horizon_s) - start)
     }
 
-    /// The bin containing time `t`, if `t` is inside the horizon.
-    pub fn at(&mut self, t: f64) -> Option<&mut Bin> {
-        if !(0.0..self.horizon_s).contains(&t) {
-            return None;
-        }
-        let index = ((t / self.interval_s) as usize).min(self.bins.len() - 1);
-        self.bins.get_mut(index)
+    /// The bin containing time `t`; the last bin for times at or after the horizon.
+    pub fn at(&mut self, t: f64) -> &mut Bin {
+        let last = self.bins.len() - 1;
+        let index = ((t.max(0.0) / self.interval_s) as usize).min(last);
+        &mut self.bins[index]
     }
 
     /// Calls `apply(bin, overlap_seconds)` for each bin that `[start, end)` overlaps, after
@@ -102,8 +105,13 @@ mod tests {
         series.spread(50.0, 200.0, |bin, dt| bin.gpu_busy_s += dt);
         let busy: Vec<f64> = series.bins().iter().map(|b| b.gpu_busy_s).collect();
         assert_eq!(busy, vec![10.0, 60.0, 30.0]);
-        series.at(59.9).unwrap().arrivals += 1;
-        assert!(series.at(150.0).is_none());
+        series.at(59.9).arrivals += 1;
+        series.at(150.0).arrivals += 1;
         assert_eq!(series.bins()[0].arrivals, 1);
+        assert_eq!(
+            series.bins()[2].arrivals,
+            1,
+            "late events land in the last bin"
+        );
     }
 }

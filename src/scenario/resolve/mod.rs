@@ -3,18 +3,20 @@
 //! field path, the value and what was expected.
 
 use super::Scenario;
-use super::spec::{CatalogRef, DiurnalSpec, LengthSpec, ScenarioSpec, WorkloadSpec};
+use super::spec::{CatalogRef, ScenarioSpec};
 use crate::catalog::Catalog;
 use crate::check;
 use crate::error::InputError;
-use crate::facility::{Facility, GpuPowerModel, power};
+use crate::facility::GpuPowerModel;
 use crate::fleet::FleetLayout;
 use crate::perf_model::{
     Efficiencies, Overheads, Parallelism, ReplicaSetup, default_activation_reserve, plan_memory,
 };
 use crate::serve::SchedulerConfig;
-use crate::workload::{DailyProfile, LengthShape, TokenLengths, Workload};
-use rand_distr::{LogNormal, Normal};
+
+mod costs;
+mod datacenter;
+mod workload;
 
 /// Most time-series rows a run may ask for (ten years of minutes is far beyond any need).
 const MAX_TIMESERIES_ROWS: f64 = 10_000_000.0;
@@ -39,6 +41,17 @@ pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, Input
             ),
         ));
     }
+    let per_hour = 3600.0 / study.timeseries_interval.0;
+    if (per_hour - per_hour.round()).abs() > 1e-9 || per_hour < 1.0 {
+        return Err(InputError::field(
+            "study.timeseries_interval",
+            format!(
+                "must divide one hour (such as 10s, 1m, 5m, 15m or 1h), so that hourly tariffs, \
+                 PUE and carbon apply to whole intervals; got {} s",
+                study.timeseries_interval.0
+            ),
+        ));
+    }
     if study.horizon.0 / study.timeseries_interval.0 > MAX_TIMESERIES_ROWS {
         return Err(InputError::field(
             "study.timeseries_interval",
@@ -57,7 +70,7 @@ pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, Input
         .map_err(|e| e.under("hardware.gpu"))?;
     gpu.validate().map_err(|e| e.under("hardware.gpu"))?;
 
-    let workload = resolve_workload(&spec.workload)?;
+    let workload = workload::resolve_workload(&spec.workload)?;
     let expected_requests = workload.mean_rate * study.horizon.0;
     if expected_requests > MAX_REQUESTS {
         return Err(InputError::field(
@@ -130,15 +143,11 @@ pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, Input
     check::non_negative("perf.step_overhead", perf.step_overhead.0)?;
     check::non_negative("perf.collective_latency", perf.collective_latency.0)?;
 
-    if !(spec.facility.pue.is_finite() && spec.facility.pue >= 1.0) {
-        return Err(InputError::field(
-            "facility.pue",
-            format!(
-                "expected a number ≥ 1 (facility power ÷ IT power), got {}",
-                spec.facility.pue
-            ),
-        ));
-    }
+    let server = datacenter::server(hw.server.as_ref(), hw.gpus_per_server, &gpu)?;
+    let facility = datacenter::facility(&spec.facility, server)?;
+    let edge = datacenter::edge(&spec.network.edge)?;
+    let failures = datacenter::failures(&spec.failures)?;
+    let prices = costs::prices(&spec.costs, &gpu)?;
 
     let replica = ReplicaSetup {
         tensor_link: layout.tensor_link(scale_up, hw.nic_bandwidth),
@@ -190,19 +199,38 @@ pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, Input
             max_tokens_per_step: sched.max_tokens_per_step,
             chunked_prefill: sched.chunked_prefill,
         },
-        gpu_power: GpuPowerModel {
-            idle: gpu.idle_power,
-            tdp: gpu.tdp,
-            compute_weight: power::DEFAULT_COMPUTE_WEIGHT,
-            memory_weight: power::DEFAULT_MEMORY_WEIGHT,
-        },
+        gpu_power: GpuPowerModel::for_gpu(&gpu),
         replica,
         fleet: layout,
         router: fleet.router,
-        facility: Facility {
-            pue: spec.facility.pue,
-        },
+        facility,
+        edge,
+        failures,
+        prices,
     })
+}
+
+/// Exactly 24 values, one per hour from midnight, each passing `check` (which is given the
+/// element's field path).
+pub(super) fn hourly(
+    field: &str,
+    values: &[f64],
+    what: &str,
+    check: impl Fn(&str, f64) -> Result<(), InputError>,
+) -> Result<[f64; 24], InputError> {
+    let array: [f64; 24] = values.try_into().map_err(|_| {
+        InputError::field(
+            field,
+            format!(
+                "expected 24 {what}, one per hour from midnight, got {}",
+                values.len()
+            ),
+        )
+    })?;
+    for (hour, value) in array.iter().enumerate() {
+        check(&format!("{field}[{hour}]"), *value)?;
+    }
+    Ok(array)
 }
 
 /// A catalog entry by id, or the inline definition.
@@ -214,182 +242,6 @@ fn lookup<T: Clone + 'static>(
         CatalogRef::Id(id) => find(id).cloned(),
         CatalogRef::Inline(inline) => Ok((**inline).clone()),
     }
-}
-
-fn resolve_workload(w: &WorkloadSpec) -> Result<Workload, InputError> {
-    let mean_rate = match (w.requests_per_day, w.rate) {
-        (Some(_), Some(_)) => {
-            return Err(InputError::field(
-                "workload",
-                "give either requests_per_day or rate, not both",
-            ));
-        }
-        (None, None) => {
-            return Err(InputError::field(
-                "workload",
-                "needs an arrival volume: requests_per_day (e.g. 2e6) or rate (e.g. 25/s)",
-            ));
-        }
-        (Some(per_day), None) => {
-            check::non_negative("workload.requests_per_day", per_day)?;
-            per_day / 86_400.0
-        }
-        (None, Some(rate)) => {
-            check::non_negative("workload.rate", rate.0)?;
-            rate.0
-        }
-    };
-    let profile = match &w.diurnal {
-        None => DailyProfile::flat(),
-        Some(d) => resolve_diurnal(d).map_err(|e| e.under("workload.diurnal"))?,
-    };
-    Ok(Workload {
-        mean_rate,
-        profile,
-        prompt_tokens: resolve_lengths(&w.prompt_tokens)
-            .map_err(|e| e.under("workload.prompt_tokens"))?,
-        output_tokens: resolve_lengths(&w.output_tokens)
-            .map_err(|e| e.under("workload.output_tokens"))?,
-    })
-}
-
-fn resolve_diurnal(d: &DiurnalSpec) -> Result<DailyProfile, InputError> {
-    match (&d.hourly, d.peak_to_trough, d.peak_hour) {
-        (Some(hourly), None, None) => {
-            let weights: [f64; 24] = hourly.as_slice().try_into().map_err(|_| {
-                InputError::field(
-                    "hourly",
-                    format!(
-                        "expected 24 weights, one per hour from midnight, got {}",
-                        hourly.len()
-                    ),
-                )
-            })?;
-            for (hour, w) in weights.iter().enumerate() {
-                check::non_negative(&format!("[{hour}]"), *w).map_err(|e| e.under("hourly"))?;
-            }
-            if weights.iter().all(|w| *w == 0.0) {
-                return Err(InputError::field("hourly", "weights are all zero"));
-            }
-            Ok(DailyProfile::from_hourly(weights))
-        }
-        (None, Some(ratio), hour) => {
-            if !(ratio.is_finite() && ratio >= 1.0) {
-                return Err(InputError::field(
-                    "peak_to_trough",
-                    format!("expected a ratio ≥ 1 (busiest hour ÷ quietest), got {ratio}"),
-                ));
-            }
-            let hour = hour.unwrap_or(14.0);
-            if !(0.0..24.0).contains(&hour) {
-                return Err(InputError::field(
-                    "peak_hour",
-                    format!("expected an hour from 0 to 23, got {hour}"),
-                ));
-            }
-            Ok(DailyProfile::cosine(ratio, hour))
-        }
-        (None, None, Some(_)) => Err(InputError::field(
-            "peak_hour",
-            "needs peak_to_trough beside it",
-        )),
-        (None, None, None) => Err(InputError::general(
-            "give hourly (24 weights) or peak_to_trough (with an optional peak_hour)",
-        )),
-        (Some(_), _, _) => Err(InputError::general(
-            "give hourly or peak_to_trough, not both",
-        )),
-    }
-}
-
-/// A whole number of tokens of at least 1 from a YAML number.
-fn token_count(field: &str, value: f64) -> Result<u32, InputError> {
-    if value.is_finite() && value >= 1.0 && value.fract() == 0.0 && value <= f64::from(u32::MAX) {
-        Ok(value as u32)
-    } else {
-        Err(InputError::field(
-            field,
-            format!("expected a whole number of tokens ≥ 1, got {value}"),
-        ))
-    }
-}
-
-fn resolve_lengths(spec: &LengthSpec) -> Result<TokenLengths, InputError> {
-    let f = &spec.0;
-    let given = [
-        f.fixed.is_some(),
-        f.uniform.is_some(),
-        f.lognormal.is_some(),
-        f.normal.is_some(),
-        f.empirical.is_some(),
-    ];
-    if given.iter().filter(|g| **g).count() != 1 {
-        return Err(InputError::general(
-            "expected exactly one of fixed, uniform, lognormal, normal or empirical",
-        ));
-    }
-    let shape = if let Some(n) = f.fixed {
-        LengthShape::Fixed(token_count("fixed", n)?)
-    } else if let Some(bounds) = &f.uniform {
-        let [low, high] = bounds.as_slice() else {
-            return Err(InputError::field(
-                "uniform",
-                format!("expected [low, high], got {} values", bounds.len()),
-            ));
-        };
-        let (low, high) = (
-            token_count("uniform[0]", *low)?,
-            token_count("uniform[1]", *high)?,
-        );
-        if low > high {
-            return Err(InputError::field(
-                "uniform",
-                format!("low ({low}) must not exceed high ({high})"),
-            ));
-        }
-        LengthShape::Uniform { low, high }
-    } else if let Some(ln) = &f.lognormal {
-        check::positive("lognormal.median", ln.median)?;
-        check::non_negative("lognormal.sigma", ln.sigma)?;
-        LengthShape::LogNormal(
-            LogNormal::new(ln.median.ln(), ln.sigma)
-                .map_err(|e| InputError::field("lognormal", e.to_string()))?,
-        )
-    } else if let Some(n) = &f.normal {
-        check::positive("normal.mean", n.mean)?;
-        check::non_negative("normal.sd", n.sd)?;
-        LengthShape::Normal(
-            Normal::new(n.mean, n.sd).map_err(|e| InputError::field("normal", e.to_string()))?,
-        )
-    } else {
-        let values = f.empirical.as_deref().unwrap_or_default();
-        if values.is_empty() {
-            return Err(InputError::field("empirical", "needs at least one length"));
-        }
-        let lengths = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| token_count(&format!("empirical[{i}]"), *v))
-            .collect::<Result<Vec<u32>, _>>()?;
-        LengthShape::Empirical(lengths)
-    };
-    let min = f
-        .min
-        .map(|m| token_count("min", m))
-        .transpose()?
-        .unwrap_or(1);
-    let max = f
-        .max
-        .map(|m| token_count("max", m))
-        .transpose()?
-        .unwrap_or(u32::MAX);
-    if min > max {
-        return Err(InputError::field(
-            "max",
-            format!("must be at least min ({min}), got {max}"),
-        ));
-    }
-    Ok(TokenLengths::new(shape, min, max))
 }
 
 #[cfg(test)]
@@ -419,7 +271,7 @@ fleet: {servers: 1}
         assert_eq!(s.horizon.0, 86_400.0);
         assert_eq!(s.fleet.replicas, 8);
         assert_eq!(s.scheduler.max_seqs, 256);
-        assert_eq!(s.facility.pue, 1.2);
+        assert_eq!(s.facility.pue, crate::facility::PueModel::Constant(1.2));
         assert!(s.kv_blocks_per_replica > 1000);
     }
 
@@ -492,7 +344,7 @@ fleet: {servers: 1}
         assert!(error_of(&layout).contains("a multiple of 2 servers, got 1"));
         let pue = format!("{BASE}facility: {{pue: 0.9}}\n");
         let err = error_of(&pue);
-        assert!(err.contains("facility.pue: expected a number ≥ 1"), "{err}");
+        assert!(err.contains("facility.pue: expected a PUE ≥ 1"), "{err}");
         let efficiency = format!("{BASE}perf: {{memory_efficiency: 1.5}}\n");
         assert!(error_of(&efficiency).contains("perf.memory_efficiency"));
         let horizon = format!("{BASE}study: {{horizon: 0s}}\n");
@@ -543,10 +395,13 @@ fleet: {servers: 1}
     tensor: {fp16: 100TFLOPS, bf16: 100TFLOPS}
     tdp: 150W
     idle_power: 20W
-    scale_up_link: 64GB/s",
+    scale_up_link: 64GB/s
+    rent_per_hour: 0.5",
             );
         let s = from_yaml(&yaml, "t").unwrap();
         assert_eq!(s.replica.model.name, "Tiny");
+        let unpriced = yaml.replace("    rent_per_hour: 0.5", "");
+        assert!(error_of(&unpriced).contains("no rental price for Small GPU"));
         assert_eq!(s.replica.gpu.memory.gib(), 8.0);
         assert_eq!(s.gpu_power.idle.0, 20.0);
         let bad = yaml.replace("idle_power: 20W", "idle_power: 200W");

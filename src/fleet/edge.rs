@@ -1,0 +1,141 @@
+//! The user-facing edge link: requests come in over it, streamed tokens go out over it.
+//!
+//! Each direction is a first-in-first-out link of fixed bandwidth plus a one-way latency:
+//! a message of `b` bytes offered at `t` leaves at `max(t, free) + b/bandwidth` and arrives
+//! `latency` later. When the offered load exceeds the bandwidth, the queue (and so the
+//! delay) grows, as on a saturated uplink. Egress bytes are what the provider bills.
+
+use crate::units::{Bytes, BytesPerSec, Seconds};
+
+/// The edge link a scenario gets when it sets none: 100 Gb/s each way, no latency (latencies
+/// are measured at the datacenter edge), about 4 bytes of text per prompt token ("one token
+/// is about four characters of English", OpenAI's tokenizer guide) plus 1 KB of HTTP headers
+/// and JSON, and 200 bytes per streamed token (one server-sent event carrying a
+/// chat-completion chunk with ids, model name and a one-token delta).
+pub const DEFAULT_EDGE: EdgeConfig = EdgeConfig {
+    bandwidth: BytesPerSec(12.5e9),
+    latency: Seconds(0.0),
+    request_bytes_per_token: 4.0,
+    request_overhead_bytes: 1000.0,
+    response_bytes_per_token: 200.0,
+};
+
+/// The edge link's figures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EdgeConfig {
+    /// Bandwidth of each direction.
+    pub bandwidth: BytesPerSec,
+    /// One-way latency between the edge and the router.
+    pub latency: Seconds,
+    /// Request bytes per prompt token.
+    pub request_bytes_per_token: f64,
+    /// Fixed request bytes (headers, framing).
+    pub request_overhead_bytes: f64,
+    /// Response bytes per streamed output token.
+    pub response_bytes_per_token: f64,
+}
+
+/// One direction of the link.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Direction {
+    free_at_s: f64,
+    bytes: f64,
+    busy_s: f64,
+}
+
+impl Direction {
+    /// Sends `bytes` offered at `now_s` over a link of `bandwidth` and `latency`; returns
+    /// the arrival time in seconds.
+    pub fn send(
+        &mut self,
+        now_s: f64,
+        bytes: f64,
+        bandwidth: BytesPerSec,
+        latency: Seconds,
+    ) -> f64 {
+        let transfer = bytes / bandwidth.0;
+        self.free_at_s = self.free_at_s.max(now_s) + transfer;
+        self.bytes += bytes;
+        self.busy_s += transfer;
+        self.free_at_s + latency.0
+    }
+
+    /// Bytes carried.
+    pub fn bytes(&self) -> Bytes {
+        Bytes(self.bytes)
+    }
+
+    /// Seconds spent transmitting.
+    pub fn busy(&self) -> Seconds {
+        Seconds(self.busy_s)
+    }
+}
+
+/// The edge link's two directions.
+#[derive(Clone, Debug)]
+pub struct EdgeLink {
+    config: EdgeConfig,
+    /// Requests, users to router.
+    pub ingress: Direction,
+    /// Responses, replicas to users.
+    pub egress: Direction,
+}
+
+impl EdgeLink {
+    /// An idle link.
+    pub fn new(config: EdgeConfig) -> EdgeLink {
+        EdgeLink {
+            config,
+            ingress: Direction::default(),
+            egress: Direction::default(),
+        }
+    }
+
+    /// When a request of `prompt_tokens` arriving at `now_s` reaches the router.
+    pub fn request(&mut self, now_s: f64, prompt_tokens: u32) -> f64 {
+        let c = &self.config;
+        let bytes = c.request_overhead_bytes + c.request_bytes_per_token * f64::from(prompt_tokens);
+        self.ingress.send(now_s, bytes, c.bandwidth, c.latency)
+    }
+
+    /// When `tokens` tokens emitted together at `now_s` reach their users.
+    pub fn response(&mut self, now_s: f64, tokens: u64) -> f64 {
+        let c = &self.config;
+        let bytes = c.response_bytes_per_token * tokens as f64;
+        self.egress.send(now_s, bytes, c.bandwidth, c.latency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link() -> EdgeLink {
+        EdgeLink::new(EdgeConfig {
+            bandwidth: BytesPerSec(1000.0),
+            latency: Seconds(0.5),
+            request_bytes_per_token: 4.0,
+            request_overhead_bytes: 100.0,
+            response_bytes_per_token: 200.0,
+        })
+    }
+
+    #[test]
+    fn an_idle_link_adds_transfer_and_latency() {
+        let mut edge = link();
+        // 100 + 4·100 = 500 bytes at 1000 B/s: 0.5 s, plus 0.5 s of latency.
+        assert_eq!(edge.request(10.0, 100), 11.0);
+        assert_eq!(edge.ingress.bytes(), Bytes(500.0));
+    }
+
+    #[test]
+    fn a_saturated_link_queues() {
+        let mut edge = link();
+        // Two 5-token bursts (1000 B each) offered at once leave one after the other.
+        assert_eq!(edge.response(0.0, 5), 1.5);
+        assert_eq!(edge.response(0.0, 5), 2.5);
+        // Later traffic finds the link free again.
+        assert_eq!(edge.response(10.0, 5), 11.5);
+        assert_eq!(edge.egress.busy(), Seconds(3.0));
+    }
+}
