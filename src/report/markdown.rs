@@ -429,6 +429,7 @@ pub fn summary_text(doc: &RunDocument) -> String {
         usd(bill.total_usd_per_day),
         bill.by_category
             .iter()
+            .filter(|(_, amount)| *amount != 0.0)
             .map(|(category, amount)| format!("{category} {}", usd(*amount)))
             .collect::<Vec<_>>()
             .join(", "),
