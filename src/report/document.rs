@@ -110,6 +110,10 @@ pub struct Configuration {
     pub hardware_pricing: String,
     /// Failure rates, or `off`.
     pub failures: String,
+    /// The link tensor-parallel all-reduces cross, and its bandwidth each way.
+    pub tensor_parallel_link: String,
+    /// The link pipeline hand-offs cross, and its bandwidth each way.
+    pub pipeline_parallel_link: String,
     /// Edge link bandwidth each way, Gb/s.
     pub edge_gbit_per_s: f64,
     /// Edge link one-way latency, ms.
@@ -136,6 +140,16 @@ fn describe_pue(model: &PueModel) -> String {
             "{base} + {per_degree} per °C above {threshold_c} °C + {low_load} × (1 − IT load)"
         ),
     }
+}
+
+/// A replica-internal link as a phrase: which it is and its bandwidth each way.
+fn describe_link(inside_server: bool, each_way: crate::units::BytesPerSec) -> String {
+    let kind = if inside_server {
+        "scale-up (NVLink or PCIe)"
+    } else {
+        "scale-out (NIC)"
+    };
+    format!("{kind}, {:.0} GB/s each way", each_way.0 / 1e9)
 }
 
 /// Hardware pricing as a phrase.
@@ -228,6 +242,14 @@ impl RunDocument {
                         f.max_retries
                     )
                 }),
+                tensor_parallel_link: describe_link(
+                    r.parallelism.tensor <= scenario.fleet.gpus_per_server,
+                    r.tensor_link,
+                ),
+                pipeline_parallel_link: describe_link(
+                    r.parallelism.gpus() <= scenario.fleet.gpus_per_server,
+                    r.pipeline_link,
+                ),
                 edge_gbit_per_s: scenario.edge.bandwidth.0 * 8.0 / 1e9,
                 edge_latency_ms: scenario.edge.latency.0 * 1e3,
             },

@@ -278,6 +278,10 @@ pub fn summary_markdown(doc: &RunDocument) -> String {
     );
 
     let n = &r.network;
+    let links = format!(
+        "Tensor-parallel links: {}; pipeline links: {}.\n",
+        c.tensor_parallel_link, c.pipeline_parallel_link
+    );
     section(
         &mut out,
         "Network",
@@ -301,6 +305,7 @@ pub fn summary_markdown(doc: &RunDocument) -> String {
             format!("{:.1} GB", n.pipeline_parallel_gb),
         ]],
     );
+    let _ = writeln!(out, "{links}");
 
     let f = &r.reliability;
     section(
@@ -415,12 +420,14 @@ pub fn summary_text(doc: &RunDocument) -> String {
     let e = &doc.energy;
     let _ = writeln!(
         out,
-        "  energy     {:.1} kWh facility ({:.1} kWh IT, PUE {:.2}), {}",
+        "  energy     {:.1} kWh facility ({:.1} kWh IT, PUE {:.2}), {}, {}",
         e.facility_kwh,
         e.it_kwh,
         e.pue,
         e.wh_per_request
-            .map_or("–".into(), |v| format!("{v:.3} Wh per request"))
+            .map_or("–".into(), |v| format!("{v:.3} Wh per request")),
+        e.j_per_output_token
+            .map_or("–".into(), |v| format!("{v:.2} J per output token"))
     );
     let bill = &doc.cost;
     let _ = write!(
