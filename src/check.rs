@@ -27,6 +27,18 @@ pub fn non_negative(field: &str, value: f64) -> Result<(), InputError> {
     }
 }
 
+/// Requires a finite value of at least `min`; `what` names it: "a price", "a PUE".
+pub fn min(field: &str, value: f64, min: f64, what: &str) -> Result<(), InputError> {
+    if value.is_finite() && value >= min {
+        Ok(())
+    } else {
+        Err(InputError::field(
+            field,
+            format!("expected {what} ≥ {min}, got {value}"),
+        ))
+    }
+}
+
 /// Requires a fraction in (0, 1], such as an efficiency.
 pub fn fraction(field: &str, value: f64) -> Result<(), InputError> {
     if value.is_finite() && value > 0.0 && value <= 1.0 {
@@ -74,6 +86,9 @@ mod tests {
         assert!(positive("x", f64::NAN).is_err());
         assert!(non_negative("x", 0.0).is_ok());
         assert!(non_negative("x", -1.0).is_err());
+        assert!(min("x", 1.0, 1.0, "a PUE").is_ok());
+        let err = min("facility.pue", 0.9, 1.0, "a PUE").unwrap_err();
+        assert_eq!(err.to_string(), "facility.pue: expected a PUE ≥ 1, got 0.9");
         assert!(fraction("x", 1.0).is_ok());
         assert!(fraction("x", 1.01).is_err());
         assert!(fraction("x", 0.0).is_err());

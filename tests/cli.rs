@@ -228,7 +228,12 @@ fn a_pue_below_one_is_rejected() {
     let text = format!("{SMALL}facility: {{pue: 0.95}}\n");
     assert_rejected(
         Some(&text),
-        &["bad.yaml:", "facility.pue", "expected a PUE ≥ 1", "0.95"],
+        &[
+            "bad.yaml:",
+            "facility.pue",
+            "expected a PUE (facility ÷ IT power) ≥ 1",
+            "0.95",
+        ],
     );
 }
 
@@ -237,12 +242,19 @@ fn negative_prices_are_rejected() {
     let text = format!("{SMALL}costs: {{egress_per_gb: -0.05}}\n");
     assert_rejected(
         Some(&text),
-        &["costs.egress_per_gb", "expected a price ≥ 0", "-0.05"],
+        &[
+            "costs.egress_per_gb",
+            "expected a price in dollars ≥ 0",
+            "-0.05",
+        ],
     );
     let text = format!("{SMALL}costs: {{hardware: {{rented: {{gpu_hour: -2}}}}}}\n");
     assert_rejected(
         Some(&text),
-        &["costs.hardware.rented.gpu_hour", "expected a price ≥ 0"],
+        &[
+            "costs.hardware.rented.gpu_hour",
+            "expected a price in dollars ≥ 0",
+        ],
     );
 }
 

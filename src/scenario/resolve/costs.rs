@@ -10,14 +10,7 @@ use crate::scenario::spec::{CostsSpec, HardwareCostSpec, RentedSpec};
 
 /// A price: a finite number of dollars, zero or more.
 fn price(field: &str, value: f64) -> Result<(), InputError> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(())
-    } else {
-        Err(InputError::field(
-            field,
-            format!("expected a price ≥ 0 in dollars, got {value}"),
-        ))
-    }
+    check::min(field, value, 0.0, "a price in dollars")
 }
 
 /// A flat value or 24 hourly ones; `default` when neither is given.

@@ -40,14 +40,7 @@ pub(super) fn server(
 
 /// A PUE value: at least 1.
 fn pue_value(field: &str, value: f64) -> Result<(), InputError> {
-    if value.is_finite() && value >= 1.0 {
-        Ok(())
-    } else {
-        Err(InputError::field(
-            field,
-            format!("expected a PUE ≥ 1 (facility power ÷ IT power), got {value}"),
-        ))
-    }
+    check::min(field, value, 1.0, "a PUE (facility ÷ IT power)")
 }
 
 /// The facility: PUE model, cooling share, and the server power.

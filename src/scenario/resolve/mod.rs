@@ -344,7 +344,10 @@ fleet: {servers: 1}
         assert!(error_of(&layout).contains("a multiple of 2 servers, got 1"));
         let pue = format!("{BASE}facility: {{pue: 0.9}}\n");
         let err = error_of(&pue);
-        assert!(err.contains("facility.pue: expected a PUE ≥ 1"), "{err}");
+        assert!(
+            err.contains("facility.pue: expected a PUE (facility ÷ IT power) ≥ 1"),
+            "{err}"
+        );
         let efficiency = format!("{BASE}perf: {{memory_efficiency: 1.5}}\n");
         assert!(error_of(&efficiency).contains("perf.memory_efficiency"));
         let horizon = format!("{BASE}study: {{horizon: 0s}}\n");
