@@ -69,12 +69,13 @@ fn run(cli: Cli) -> Result<(), Error> {
             out,
             seed,
         } => {
-            let mut scenario = scenario::load(&path)?;
+            let mut file = scenario::load(&path)?;
             if let Some(seed) = seed {
-                scenario.seed = seed;
+                file.set_seed(seed);
             }
+            let scenario = file.scenario(0)?;
             let started = Instant::now();
-            let result = fleetsim::study::run(&scenario, 0);
+            let result = fleetsim::study::run(&scenario);
             let elapsed = started.elapsed();
             let dir = out.unwrap_or_else(|| report::default_output_dir(&scenario.name));
             let doc = report::write_run(&dir, &scenario, &result)?;
@@ -87,7 +88,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Check { scenario: path } => {
-            let scenario = scenario::load(&path)?;
+            let scenario = scenario::load(&path)?.scenario(0)?;
             print_check(&scenario);
             Ok(())
         }

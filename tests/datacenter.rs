@@ -35,7 +35,7 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn an_idle_server_draws_its_idle_gpus_and_the_static_component_watts() {
-    let result = run(&idle_day(1, ""), 0);
+    let result = run(&idle_day(1, ""));
     let e = result.energy;
     // Two H100s idle at 130 W; components 128 + 48 + 7 + 25 = 208 W static; for 24 h.
     assert!(close(e.gpu_kwh, 2.0 * 130.0 * 24.0 / 1e3), "{e:?}");
@@ -47,7 +47,7 @@ fn an_idle_server_draws_its_idle_gpus_and_the_static_component_watts() {
 
 #[test]
 fn at_zero_load_doubling_the_fleet_doubles_idle_energy() {
-    let (one, two) = (run(&idle_day(1, ""), 0), run(&idle_day(2, ""), 0));
+    let (one, two) = (run(&idle_day(1, "")), run(&idle_day(2, "")));
     assert!(close(two.energy.gpu_kwh, 2.0 * one.energy.gpu_kwh));
     assert!(close(two.energy.it_kwh, 2.0 * one.energy.it_kwh));
     assert!(close(
@@ -62,12 +62,12 @@ fn at_zero_load_doubling_the_fleet_doubles_idle_energy() {
 
 #[test]
 fn pue_one_gives_no_cooling() {
-    let result = run(&idle_day(1, "facility: {pue: 1}"), 0);
+    let result = run(&idle_day(1, "facility: {pue: 1}"));
     let e = result.energy;
     assert_eq!(e.cooling_kwh, 0.0);
     assert_eq!(e.other_kwh, 0.0);
     assert!(close(e.facility_kwh, e.it_kwh));
-    let split = run(&idle_day(1, "facility: {pue: 1.5, cooling_share: 0.6}"), 0).energy;
+    let split = run(&idle_day(1, "facility: {pue: 1.5, cooling_share: 0.6}")).energy;
     assert!(close(split.cooling_kwh, 0.6 * 0.5 * split.it_kwh));
     assert!(close(split.other_kwh, 0.4 * 0.5 * split.it_kwh));
 }
@@ -81,7 +81,7 @@ fn hot_hours_raise_pue_in_the_temperature_model() {
          low_load: 0}}}}\n  outside_temperature: [{}]",
         temperatures.join(", ")
     );
-    let result = run(&idle_day(1, &extra), 0);
+    let result = run(&idle_day(1, &extra));
     let pue: Vec<f64> = result.power.iter().map(|p| p.pue).collect();
     assert!(close(pue[3], 1.1));
     // 10 °C over the threshold at 0.01 per degree.
@@ -119,7 +119,7 @@ costs:
   fixed_per_day: {staff: 50}
   carbon: {kg_per_kwh: 0.4, price_per_tonne: 100}",
     );
-    let result = run(&scenario, 0);
+    let result = run(&scenario);
     let cost = &result.cost;
     // Hardware: 73,000/4/365 = 50; maintenance 73,000 · 0.05/365 = 10.
     // Energy: IT 11.232 kWh (468 W for 24 h) × 1.25 = 14.04 kWh at $0.10 = 1.404.
@@ -145,12 +145,12 @@ costs:
 
 #[test]
 fn a_flat_tariff_equals_an_hourly_one_with_the_same_price() {
-    let flat = run(&idle_day(1, "costs: {energy: {price_per_kwh: 0.12}}"), 0);
+    let flat = run(&idle_day(1, "costs: {energy: {price_per_kwh: 0.12}}"));
     let hourly = format!(
         "costs: {{energy: {{hourly: [{}]}}}}",
         vec!["0.12"; 24].join(", ")
     );
-    let hourly = run(&idle_day(1, &hourly), 0);
+    let hourly = run(&idle_day(1, &hourly));
     assert!(close(
         flat.cost.total_usd_per_day,
         hourly.cost.total_usd_per_day
@@ -159,17 +159,11 @@ fn a_flat_tariff_equals_an_hourly_one_with_the_same_price() {
 
 #[test]
 fn rentals_that_include_the_facility_do_not_bill_it_again() {
-    let included = run(
-        &idle_day(1, "costs: {hardware: {rented: {gpu_hour: 2}}}"),
-        0,
-    );
-    let apart = run(
-        &idle_day(
-            1,
-            "costs: {hardware: {rented: {gpu_hour: 2, includes_facility: false}}}",
-        ),
-        0,
-    );
+    let included = run(&idle_day(1, "costs: {hardware: {rented: {gpu_hour: 2}}}"));
+    let apart = run(&idle_day(
+        1,
+        "costs: {hardware: {rented: {gpu_hour: 2, includes_facility: false}}}",
+    ));
     let by = |r: &RunResult, category: &str| {
         r.cost
             .by_category
@@ -200,7 +194,7 @@ network: {edge: {response_bytes_per_token: 250, request_bytes_per_token: 4, requ
 study: {horizon: 10m}
 ";
     let scenario = from_yaml(yaml, "egress").unwrap();
-    let result = run(&scenario, 0);
+    let result = run(&scenario);
     let s = result.summary;
     let tokens = s.throughput.output_tokens as f64;
     assert!(close(s.network.edge_egress_gb, tokens * 250.0 / 1e9));
@@ -226,9 +220,9 @@ study: {{horizon: 10m}}
 "
         )
     };
-    let fast = run(&from_yaml(&yaml("100Gb/s"), "fast").unwrap(), 0).summary;
+    let fast = run(&from_yaml(&yaml("100Gb/s"), "fast").unwrap()).summary;
     // 20 requests/s × 50 tokens × 200 B = 200 kB/s of responses over a 1.6 Mb/s link: 100%.
-    let slow = run(&from_yaml(&yaml("1.6Mb/s"), "slow").unwrap(), 0).summary;
+    let slow = run(&from_yaml(&yaml("1.6Mb/s"), "slow").unwrap()).summary;
     let (f, s) = (
         fast.latency.e2e.p50_s.unwrap(),
         slow.latency.e2e.p50_s.unwrap(),
@@ -286,7 +280,7 @@ study: {horizon: 2h}
             "linear",
         )
         .unwrap();
-        let result = run(&scenario, 0);
+        let result = run(&scenario);
         let scaled = |factor: f64| {
             let mut p = prices.clone();
             match which {

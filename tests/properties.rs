@@ -81,7 +81,7 @@ proptest! {
     fn energy_is_at_least_idle_energy(s in arbitrary_scenario(), seed in 0u64..1000) {
         let mut s = s;
         s.seed = seed;
-        let run = fleetsim::study::run(&s, 0);
+        let run = fleetsim::study::run(&s);
         let (g, e) = (run.summary.gpu_energy, run.energy);
         let idle_kwh = s.gpu_power.idle.0 * s.fleet.gpus() as f64 * s.horizon.0 / 3.6e6;
         prop_assert!((g.idle_kwh - idle_kwh).abs() <= 1e-9 * idle_kwh);

@@ -22,6 +22,8 @@ pub enum Stream {
     Routing = 4,
     /// Failure and repair times.
     Failures = 5,
+    /// Uncertain scenario inputs, drawn once per run (one stream per field).
+    Inputs = 6,
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits (Steele, Lea & Flood 2014).

@@ -5,30 +5,91 @@
 use super::Scenario;
 use super::resolve::resolve;
 use super::spec::ScenarioSpec;
+use super::value::Drawer;
 use crate::error::InputError;
 use crate::suggest;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Reads, parses and resolves the scenario at `path`.
-pub fn load(path: &Path) -> Result<Scenario, InputError> {
+/// A scenario file parsed and checked: it resolves into one [`Scenario`] per run, each with
+/// its own draw of the uncertain values.
+#[derive(Debug)]
+pub struct ScenarioFile {
+    spec: ScenarioSpec,
+    text: String,
+    default_name: String,
+    file: Option<PathBuf>,
+}
+
+/// Reads and parses the scenario at `path`, and checks it by resolving its first run.
+pub fn load(path: &Path) -> Result<ScenarioFile, InputError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError::general(format!("cannot read the scenario: {e}")).in_file(path))?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into());
-    from_yaml(&text, &name).map_err(|e| e.in_file(path))
+    let mut file = ScenarioFile::parse(&text, &name).map_err(|e| e.in_file(path))?;
+    file.file = Some(path.to_path_buf());
+    file.scenario(0)?;
+    Ok(file)
 }
 
-/// Parses and resolves scenario text; `default_name` names it when the text does not.
+/// Parses and resolves the first run of scenario text; `default_name` names it when the text
+/// does not.
 pub fn from_yaml(text: &str, default_name: &str) -> Result<Scenario, InputError> {
-    let spec = parse(text)?;
-    resolve(spec, default_name).map_err(|mut e| {
-        if let Some(field) = &e.field {
-            e.location = locate(text, field);
-        }
-        e
-    })
+    ScenarioFile::parse(text, default_name)?.scenario(0)
+}
+
+impl ScenarioFile {
+    /// Parses scenario text; `default_name` names it when the text does not.
+    pub fn parse(text: &str, default_name: &str) -> Result<ScenarioFile, InputError> {
+        Ok(ScenarioFile {
+            spec: parse(text)?,
+            text: text.to_string(),
+            default_name: default_name.to_string(),
+            file: None,
+        })
+    }
+
+    /// The study seed.
+    pub fn seed(&self) -> u64 {
+        self.spec.study.seed
+    }
+
+    /// Replaces the study seed.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.spec.study.seed = seed;
+    }
+
+    /// Runs in the study.
+    pub fn runs(&self) -> u64 {
+        self.spec.study.runs
+    }
+
+    /// Replaces the number of runs.
+    pub fn set_runs(&mut self, runs: u64) {
+        self.spec.study.runs = runs;
+    }
+
+    /// Run `run` of the scenario, its uncertain values drawn from `(seed, run)`. Errors are
+    /// located in the file.
+    pub fn scenario(&self, run: u64) -> Result<Scenario, InputError> {
+        let mut drawer = Drawer::new(self.spec.study.seed, run);
+        let resolved = resolve(&self.spec, &self.default_name, &mut drawer).map_err(|mut e| {
+            if let Some(field) = &e.field {
+                e.location = locate(&self.text, field);
+            }
+            if let Some(file) = &self.file {
+                e = e.in_file(file);
+            }
+            e
+        })?;
+        Ok(Scenario {
+            run,
+            inputs: drawer.into_drawn(),
+            ..resolved
+        })
+    }
 }
 
 /// Parses the YAML into the written form of a scenario.

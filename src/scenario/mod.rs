@@ -5,8 +5,10 @@
 pub mod load;
 pub mod resolve;
 pub mod spec;
+pub mod value;
 
-pub use load::{from_yaml, load};
+pub use load::{ScenarioFile, from_yaml, load};
+pub use value::{Drawn, Value};
 
 use crate::cost::Prices;
 use crate::facility::{Facility, GpuPowerModel};
@@ -25,6 +27,10 @@ pub struct Scenario {
     pub description: String,
     /// Seed of every random stream.
     pub seed: u64,
+    /// Which run of the study this is.
+    pub run: u64,
+    /// The uncertain inputs as this run drew them.
+    pub inputs: Vec<Drawn>,
     /// Simulated time from midnight.
     pub horizon: Seconds,
     /// Width of a time-series row.

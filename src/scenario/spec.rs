@@ -3,6 +3,7 @@
 //! Nothing here is trusted yet: [`super::resolve`] checks ranges and cross-field rules and
 //! turns these into the typed model the simulator runs. Unknown keys are rejected.
 
+use super::value::Value;
 use crate::catalog::{Gpu, Model, Precision};
 use crate::units::{Bytes, BytesPerSec, PerSec, Seconds, Watts};
 use serde::Deserialize;
@@ -64,6 +65,8 @@ pub struct StudySpec {
     pub horizon: Seconds,
     /// Width of one row of `timeseries.csv`.
     pub timeseries_interval: Seconds,
+    /// Monte Carlo runs.
+    pub runs: u64,
 }
 
 impl Default for StudySpec {
@@ -72,6 +75,7 @@ impl Default for StudySpec {
             seed: 1,
             horizon: Seconds(86_400.0),
             timeseries_interval: Seconds(60.0),
+            runs: 1,
         }
     }
 }
@@ -82,10 +86,10 @@ impl Default for StudySpec {
 pub struct WorkloadSpec {
     /// Mean daily volume (requests per day); give this or `rate`.
     #[serde(default)]
-    pub requests_per_day: Option<f64>,
+    pub requests_per_day: Option<Value<f64>>,
     /// Mean arrival rate; give this or `requests_per_day`.
     #[serde(default)]
-    pub rate: Option<PerSec>,
+    pub rate: Option<Value<PerSec>>,
     /// Shape of the day; flat when absent.
     #[serde(default)]
     pub diurnal: Option<DiurnalSpec>,
@@ -101,13 +105,13 @@ pub struct WorkloadSpec {
 pub struct DiurnalSpec {
     /// Relative rate in each hour from midnight (24 values, scaled to mean 1).
     #[serde(default)]
-    pub hourly: Option<Vec<f64>>,
+    pub hourly: Option<Vec<Value<f64>>>,
     /// Ratio of the busiest hour's rate to the quietest's (a cosine over the day).
     #[serde(default)]
-    pub peak_to_trough: Option<f64>,
+    pub peak_to_trough: Option<Value<f64>>,
     /// Hour of the peak, 0–23.
     #[serde(default)]
-    pub peak_hour: Option<f64>,
+    pub peak_hour: Option<Value<f64>>,
 }
 
 /// A token-length distribution with optional caps.
@@ -116,10 +120,10 @@ pub struct DiurnalSpec {
 pub struct LengthFields {
     /// Every request the same length.
     #[serde(default)]
-    pub fixed: Option<f64>,
+    pub fixed: Option<Value<f64>>,
     /// Uniform over whole numbers `[low, high]`.
     #[serde(default)]
-    pub uniform: Option<Vec<f64>>,
+    pub uniform: Option<Vec<Value<f64>>>,
     /// Lognormal by median and sigma (of the log).
     #[serde(default)]
     pub lognormal: Option<LogNormalSpec>,
@@ -131,10 +135,10 @@ pub struct LengthFields {
     pub empirical: Option<Vec<f64>>,
     /// Lower cap (default 1).
     #[serde(default)]
-    pub min: Option<f64>,
+    pub min: Option<Value<f64>>,
     /// Upper cap (default none).
     #[serde(default)]
-    pub max: Option<f64>,
+    pub max: Option<Value<f64>>,
 }
 
 /// Lognormal parameters.
@@ -142,9 +146,9 @@ pub struct LengthFields {
 #[serde(deny_unknown_fields)]
 pub struct LogNormalSpec {
     /// Median length.
-    pub median: f64,
+    pub median: Value<f64>,
     /// Standard deviation of the natural log.
-    pub sigma: f64,
+    pub sigma: Value<f64>,
 }
 
 /// Normal parameters.
@@ -152,9 +156,9 @@ pub struct LogNormalSpec {
 #[serde(deny_unknown_fields)]
 pub struct NormalSpec {
     /// Mean length.
-    pub mean: f64,
+    pub mean: Value<f64>,
     /// Standard deviation.
-    pub sd: f64,
+    pub sd: Value<f64>,
 }
 
 /// A length given as a plain number (fixed) or as a mapping of [`LengthFields`].
@@ -180,7 +184,7 @@ impl<'de> Deserialize<'de> for LengthSpec {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<LengthSpec, E> {
                 Ok(LengthSpec(LengthFields {
-                    fixed: Some(v),
+                    fixed: Some(Value::Fixed(v)),
                     ..LengthFields::default()
                 }))
             }
@@ -249,14 +253,14 @@ pub struct HardwareSpec {
     pub gpu: CatalogRef<Gpu>,
     /// GPUs in one server.
     #[serde(default = "default_gpus_per_server")]
-    pub gpus_per_server: u32,
+    pub gpus_per_server: Value<u32>,
     /// Per-GPU bandwidth inside a server, both directions together as GPU datasheets state
     /// it (NVLink 900 GB/s); the GPU's own when absent.
     #[serde(default)]
-    pub scale_up_link: Option<BytesPerSec>,
+    pub scale_up_link: Option<Value<BytesPerSec>>,
     /// Per-GPU network bandwidth between servers, each direction, as NICs are rated.
     #[serde(default = "default_nic_bandwidth")]
-    pub nic_bandwidth: BytesPerSec,
+    pub nic_bandwidth: Value<BytesPerSec>,
     /// The server's non-GPU parts; a typical HGX-class server when absent.
     #[serde(default)]
     pub server: Option<ServerSpec>,
@@ -277,23 +281,27 @@ pub struct ComponentSpec {
     /// What it is.
     pub name: String,
     /// How many units.
-    pub count: f64,
+    pub count: Value<f64>,
     /// Watts per unit at any load.
-    #[serde(default, rename = "static")]
-    pub static_power: Watts,
+    #[serde(default = "zero_watts", rename = "static")]
+    pub static_power: Value<Watts>,
     /// Watts per unit added at full load.
-    #[serde(default)]
-    pub dynamic: Watts,
+    #[serde(default = "zero_watts")]
+    pub dynamic: Value<Watts>,
 }
 
-fn default_gpus_per_server() -> u32 {
-    8
+fn default_gpus_per_server() -> Value<u32> {
+    Value::Fixed(8)
+}
+
+fn zero_watts() -> Value<Watts> {
+    Value::Fixed(Watts(0.0))
 }
 
 /// One 400 Gb/s ConnectX-7 NIC per GPU, as in DGX/HGX H100, H200 and B200 systems
 /// (NVIDIA DGX BasePOD reference architecture): 50 GB/s each way.
-fn default_nic_bandwidth() -> BytesPerSec {
-    BytesPerSec(50e9)
+fn default_nic_bandwidth() -> Value<BytesPerSec> {
+    Value::Fixed(BytesPerSec(50e9))
 }
 
 /// `fleet:` — servers, replicas, routing.
@@ -301,20 +309,20 @@ fn default_nic_bandwidth() -> BytesPerSec {
 #[serde(deny_unknown_fields)]
 pub struct FleetSpec {
     /// Servers in the fleet.
-    pub servers: u64,
+    pub servers: Value<u64>,
     /// Tensor-parallel degree of a replica.
     #[serde(default = "one")]
-    pub tensor_parallel: u32,
+    pub tensor_parallel: Value<u32>,
     /// Pipeline-parallel degree of a replica.
     #[serde(default = "one")]
-    pub pipeline_parallel: u32,
+    pub pipeline_parallel: Value<u32>,
     /// Router policy.
     #[serde(default)]
     pub router: crate::fleet::RouterPolicy,
 }
 
-fn one() -> u32 {
-    1
+fn one() -> Value<u32> {
+    Value::Fixed(1)
 }
 
 /// `scheduler:` — the replica's batching.
@@ -324,28 +332,28 @@ pub struct SchedulerSpec {
     /// Continuous (vLLM-style) or static batching.
     pub batching: crate::serve::Batching,
     /// Most sequences in one batch (vLLM `max_num_seqs`).
-    pub max_seqs: u32,
+    pub max_seqs: Value<u32>,
     /// Most tokens in one step (vLLM `max_num_batched_tokens`).
-    pub max_tokens_per_step: u32,
+    pub max_tokens_per_step: Value<u32>,
     /// Split long prompts into chunks that share steps with decodes.
     pub chunked_prefill: bool,
     /// Tokens per KV-cache block (vLLM `block_size`).
-    pub kv_block_tokens: u32,
+    pub kv_block_tokens: Value<u32>,
     /// Fraction of GPU memory the server may use (vLLM `gpu_memory_utilization`).
-    pub memory_utilization: f64,
+    pub memory_utilization: Value<f64>,
     /// Memory per GPU set aside for activations and runtime; a formula when absent.
-    pub activation_reserve: Option<Bytes>,
+    pub activation_reserve: Option<Value<Bytes>>,
 }
 
 impl Default for SchedulerSpec {
     fn default() -> Self {
         SchedulerSpec {
             batching: crate::serve::Batching::Continuous,
-            max_seqs: 256,
-            max_tokens_per_step: 8192,
+            max_seqs: Value::Fixed(256),
+            max_tokens_per_step: Value::Fixed(8192),
             chunked_prefill: true,
-            kv_block_tokens: 16,
-            memory_utilization: 0.9,
+            kv_block_tokens: Value::Fixed(16),
+            memory_utilization: Value::Fixed(0.9),
             activation_reserve: None,
         }
     }
@@ -356,26 +364,26 @@ impl Default for SchedulerSpec {
 #[serde(deny_unknown_fields, default)]
 pub struct PerfSpec {
     /// Fraction of peak tensor throughput reached by matrix products.
-    pub compute_efficiency: f64,
+    pub compute_efficiency: Value<f64>,
     /// Fraction of peak memory bandwidth reached by streaming reads.
-    pub memory_efficiency: f64,
+    pub memory_efficiency: Value<f64>,
     /// Fraction of link bandwidth reached by collectives.
-    pub link_efficiency: f64,
+    pub link_efficiency: Value<f64>,
     /// Fixed time added to every step.
-    pub step_overhead: Seconds,
+    pub step_overhead: Value<Seconds>,
     /// Fixed time added to every collective and pipeline hand-off.
-    pub collective_latency: Seconds,
+    pub collective_latency: Value<Seconds>,
 }
 
 impl Default for PerfSpec {
     fn default() -> Self {
         let defaults = crate::perf_model::DEFAULTS;
         PerfSpec {
-            compute_efficiency: defaults.efficiencies.compute,
-            memory_efficiency: defaults.efficiencies.memory,
-            link_efficiency: defaults.efficiencies.link,
-            step_overhead: defaults.overheads.step,
-            collective_latency: defaults.overheads.collective,
+            compute_efficiency: defaults.efficiencies.compute.into(),
+            memory_efficiency: defaults.efficiencies.memory.into(),
+            link_efficiency: defaults.efficiencies.link.into(),
+            step_overhead: defaults.overheads.step.into(),
+            collective_latency: defaults.overheads.collective.into(),
         }
     }
 }
@@ -387,19 +395,19 @@ pub struct FacilitySpec {
     /// Power usage effectiveness: a number, `{hourly: [...]}` or `{temperature: {...}}`.
     pub pue: PueSpec,
     /// Share of the overhead that is cooling.
-    pub cooling_share: f64,
+    pub cooling_share: Value<f64>,
     /// Outside temperature in each hour from midnight, °C (for the temperature model).
-    pub outside_temperature: Option<Vec<f64>>,
+    pub outside_temperature: Option<Vec<Value<f64>>>,
 }
 
 impl Default for FacilitySpec {
     fn default() -> Self {
         FacilitySpec {
             pue: PueSpec(PueFields {
-                constant: Some(crate::facility::DEFAULT_PUE),
+                constant: Some(crate::facility::DEFAULT_PUE.into()),
                 ..PueFields::default()
             }),
-            cooling_share: crate::facility::DEFAULT_COOLING_SHARE,
+            cooling_share: crate::facility::DEFAULT_COOLING_SHARE.into(),
             outside_temperature: None,
         }
     }
@@ -411,10 +419,10 @@ impl Default for FacilitySpec {
 pub struct PueFields {
     /// The plain-number form (not a YAML key).
     #[serde(skip)]
-    pub constant: Option<f64>,
+    pub constant: Option<Value<f64>>,
     /// One PUE per hour from midnight.
     #[serde(default)]
-    pub hourly: Option<Vec<f64>>,
+    pub hourly: Option<Vec<Value<f64>>>,
     /// PUE from outside temperature and IT load.
     #[serde(default)]
     pub temperature: Option<TemperaturePueSpec>,
@@ -425,14 +433,14 @@ pub struct PueFields {
 #[serde(deny_unknown_fields)]
 pub struct TemperaturePueSpec {
     /// PUE at full load at or below the threshold.
-    pub base: f64,
+    pub base: Value<f64>,
     /// °C above which cooling works harder.
-    pub threshold: f64,
+    pub threshold: Value<f64>,
     /// PUE added per °C above the threshold.
-    pub per_degree: f64,
+    pub per_degree: Value<f64>,
     /// PUE added at zero IT load, falling to nothing at full load.
-    #[serde(default)]
-    pub low_load: f64,
+    #[serde(default = "zero")]
+    pub low_load: Value<f64>,
 }
 
 /// PUE: a number, or a mapping of [`PueFields`].
@@ -455,12 +463,33 @@ impl<'de> Deserialize<'de> for PueSpec {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<PueSpec, E> {
                 Ok(PueSpec(PueFields {
-                    constant: Some(v),
+                    constant: Some(Value::Fixed(v)),
                     ..PueFields::default()
                 }))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PueSpec, A::Error> {
-                PueFields::deserialize(de::value::MapAccessDeserializer::new(map)).map(PueSpec)
+                // A mapping is either a PUE distribution or one of the hourly and temperature
+                // forms; which keys it has decides.
+                let content =
+                    serde_yaml::Mapping::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let is_form = content
+                    .keys()
+                    .any(|k| matches!(k.as_str(), Some("hourly") | Some("temperature")));
+                let value = serde_yaml::Value::Mapping(content);
+                if is_form {
+                    PueFields::deserialize(value)
+                        .map(PueSpec)
+                        .map_err(de::Error::custom)
+                } else {
+                    Value::<f64>::deserialize(value)
+                        .map(|v| {
+                            PueSpec(PueFields {
+                                constant: Some(v),
+                                ..PueFields::default()
+                            })
+                        })
+                        .map_err(de::Error::custom)
+                }
             }
         }
         deserializer.deserialize_any(PueVisitor)
@@ -480,26 +509,26 @@ pub struct NetworkSpec {
 #[serde(deny_unknown_fields, default)]
 pub struct EdgeSpec {
     /// Bandwidth of each direction.
-    pub bandwidth: BytesPerSec,
+    pub bandwidth: Value<BytesPerSec>,
     /// One-way latency.
-    pub latency: Seconds,
+    pub latency: Value<Seconds>,
     /// Request bytes per prompt token.
-    pub request_bytes_per_token: f64,
+    pub request_bytes_per_token: Value<f64>,
     /// Fixed bytes per request.
-    pub request_overhead_bytes: f64,
+    pub request_overhead_bytes: Value<f64>,
     /// Response bytes per streamed token.
-    pub response_bytes_per_token: f64,
+    pub response_bytes_per_token: Value<f64>,
 }
 
 impl Default for EdgeSpec {
     fn default() -> Self {
         let d = crate::fleet::edge::DEFAULT_EDGE;
         EdgeSpec {
-            bandwidth: d.bandwidth,
-            latency: d.latency,
-            request_bytes_per_token: d.request_bytes_per_token,
-            request_overhead_bytes: d.request_overhead_bytes,
-            response_bytes_per_token: d.response_bytes_per_token,
+            bandwidth: d.bandwidth.into(),
+            latency: d.latency.into(),
+            request_bytes_per_token: d.request_bytes_per_token.into(),
+            request_overhead_bytes: d.request_overhead_bytes.into(),
+            response_bytes_per_token: d.response_bytes_per_token.into(),
         }
     }
 }
@@ -511,15 +540,15 @@ pub struct FailuresSpec {
     /// Whether parts fail at all.
     pub enabled: bool,
     /// Mean time between failures of one GPU.
-    pub gpu_mtbf: Seconds,
+    pub gpu_mtbf: Value<Seconds>,
     /// Mean time between failures of one server (host, network, NICs).
-    pub server_mtbf: Seconds,
+    pub server_mtbf: Value<Seconds>,
     /// Mean time to repair a GPU.
-    pub gpu_mttr: Seconds,
+    pub gpu_mttr: Value<Seconds>,
     /// Mean time to repair a server.
-    pub server_mttr: Seconds,
+    pub server_mttr: Value<Seconds>,
     /// Retries before a request thrown out of a failed replica fails.
-    pub max_retries: u32,
+    pub max_retries: Value<u32>,
 }
 
 impl Default for FailuresSpec {
@@ -527,11 +556,11 @@ impl Default for FailuresSpec {
         let d = crate::fleet::failures::DEFAULT_FAILURES;
         FailuresSpec {
             enabled: true,
-            gpu_mtbf: d.gpu_mtbf,
-            server_mtbf: d.server_mtbf,
-            gpu_mttr: d.gpu_mttr,
-            server_mttr: d.server_mttr,
-            max_retries: d.max_retries,
+            gpu_mtbf: d.gpu_mtbf.into(),
+            server_mtbf: d.server_mtbf.into(),
+            gpu_mttr: d.gpu_mttr.into(),
+            server_mttr: d.server_mttr.into(),
+            max_retries: d.max_retries.into(),
         }
     }
 }
@@ -545,11 +574,11 @@ pub struct CostsSpec {
     /// Electricity tariff.
     pub energy: EnergyCostSpec,
     /// Internet egress, $ per GB.
-    pub egress_per_gb: f64,
+    pub egress_per_gb: Value<f64>,
     /// Colocation, $ per kW of provisioned IT power per month.
-    pub colocation_per_kw_month: f64,
+    pub colocation_per_kw_month: Value<f64>,
     /// Fixed costs, $ per day by name (staff, software, data).
-    pub fixed_per_day: std::collections::BTreeMap<String, f64>,
+    pub fixed_per_day: std::collections::BTreeMap<String, Value<f64>>,
     /// Grid carbon intensity and price.
     pub carbon: CarbonSpec,
 }
@@ -560,8 +589,8 @@ impl Default for CostsSpec {
         CostsSpec {
             hardware: None,
             energy: EnergyCostSpec::default(),
-            egress_per_gb: d.egress_usd_per_gb,
-            colocation_per_kw_month: d.colocation_usd_per_kw_month,
+            egress_per_gb: d.egress_usd_per_gb.into(),
+            colocation_per_kw_month: d.colocation_usd_per_kw_month.into(),
             fixed_per_day: Default::default(),
             carbon: CarbonSpec::default(),
         }
@@ -585,20 +614,24 @@ pub struct HardwareCostSpec {
 #[serde(deny_unknown_fields)]
 pub struct OwnedSpec {
     /// Price of one server, all-in, $.
-    pub server_price: f64,
+    pub server_price: Value<f64>,
     /// Years it is written off over.
     #[serde(default = "default_amortization_years")]
-    pub amortization_years: f64,
+    pub amortization_years: Value<f64>,
     /// Yearly interest rate on the purchase.
-    #[serde(default)]
-    pub financing_rate: f64,
+    #[serde(default = "zero")]
+    pub financing_rate: Value<f64>,
     /// Yearly maintenance as a share of the price.
-    #[serde(default)]
-    pub maintenance_rate: f64,
+    #[serde(default = "zero")]
+    pub maintenance_rate: Value<f64>,
 }
 
-fn default_amortization_years() -> f64 {
-    crate::cost::prices::DEFAULTS.amortization_years
+fn default_amortization_years() -> Value<f64> {
+    crate::cost::prices::DEFAULTS.amortization_years.into()
+}
+
+fn zero() -> Value<f64> {
+    Value::Fixed(0.0)
 }
 
 /// `costs.hardware.rented:`.
@@ -607,13 +640,13 @@ fn default_amortization_years() -> f64 {
 pub struct RentedSpec {
     /// On-demand $ per GPU-hour; the GPU's catalog price when absent.
     #[serde(default)]
-    pub gpu_hour: Option<f64>,
+    pub gpu_hour: Option<Value<f64>>,
     /// Reserved $ per GPU-hour.
     #[serde(default)]
-    pub reserved_gpu_hour: Option<f64>,
+    pub reserved_gpu_hour: Option<Value<f64>>,
     /// Share of GPUs reserved.
     #[serde(default)]
-    pub reserved_share: Option<f64>,
+    pub reserved_share: Option<Value<f64>>,
     /// Whether the price covers power, cooling and space (default true, as cloud prices do).
     #[serde(default)]
     pub includes_facility: Option<bool>,
@@ -625,10 +658,10 @@ pub struct RentedSpec {
 pub struct EnergyCostSpec {
     /// Flat tariff.
     #[serde(default)]
-    pub price_per_kwh: Option<f64>,
+    pub price_per_kwh: Option<Value<f64>>,
     /// Time-of-use tariff, one price per hour from midnight.
     #[serde(default)]
-    pub hourly: Option<Vec<f64>>,
+    pub hourly: Option<Vec<Value<f64>>>,
 }
 
 /// `costs.carbon:` — grid intensity (flat or hourly, kg CO2e per kWh) and a price.
@@ -637,11 +670,11 @@ pub struct EnergyCostSpec {
 pub struct CarbonSpec {
     /// Flat intensity.
     #[serde(default)]
-    pub kg_per_kwh: Option<f64>,
+    pub kg_per_kwh: Option<Value<f64>>,
     /// Hourly intensity.
     #[serde(default)]
-    pub hourly: Option<Vec<f64>>,
+    pub hourly: Option<Vec<Value<f64>>>,
     /// Price, $ per tonne CO2e.
-    #[serde(default)]
-    pub price_per_tonne: f64,
+    #[serde(default = "zero")]
+    pub price_per_tonne: Value<f64>,
 }

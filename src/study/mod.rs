@@ -22,13 +22,13 @@ pub struct RunResult {
     pub power: Vec<FacilityRow>,
 }
 
-/// Simulates run `run` of `scenario` (streams from its seed) and prices it.
-pub fn run(scenario: &Scenario, run: u64) -> RunResult {
+/// Simulates `scenario` (its run's streams come from its seed and run index) and prices it.
+pub fn run(scenario: &Scenario) -> RunResult {
     let output = simulate(
         scenario,
         Streams {
             seed: scenario.seed,
-            run,
+            run: scenario.run,
         },
     );
     let s = scenario;

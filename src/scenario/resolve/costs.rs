@@ -7,18 +7,27 @@ use crate::cost::prices::DEFAULTS;
 use crate::cost::{Hardware, Prices};
 use crate::error::InputError;
 use crate::scenario::spec::{CostsSpec, HardwareCostSpec, RentedSpec};
+use crate::scenario::value::{Drawer, Value};
 
 /// A price: a finite number of dollars, zero or more.
 fn price(field: &str, value: f64) -> Result<(), InputError> {
     check::min(field, value, 0.0, "a price in dollars")
 }
 
+/// The drawn value of a price field, checked.
+fn draw_price(d: &mut Drawer, field: &str, value: &Value<f64>) -> Result<f64, InputError> {
+    let value = d.value(field, value);
+    price(field, value)?;
+    Ok(value)
+}
+
 /// A flat value or 24 hourly ones; `default` when neither is given.
 fn flat_or_hourly(
+    d: &mut Drawer,
     field: &str,
     flat_key: &str,
-    flat: Option<f64>,
-    hourly_values: Option<&Vec<f64>>,
+    flat: Option<&Value<f64>>,
+    hourly_values: Option<&Vec<Value<f64>>>,
     what: &str,
     default: f64,
 ) -> Result<[f64; 24], InputError> {
@@ -27,45 +36,45 @@ fn flat_or_hourly(
             field,
             format!("give either {flat_key} or hourly, not both"),
         )),
-        (Some(value), None) => {
-            price(&format!("{field}.{flat_key}"), value)?;
-            Ok([value; 24])
+        (Some(value), None) => Ok([draw_price(d, &format!("{field}.{flat_key}"), value)?; 24]),
+        (None, Some(values)) => {
+            let field = format!("{field}.hourly");
+            let values = d.values(&field, values);
+            hourly(&field, &values, what, price)
         }
-        (None, Some(values)) => hourly(&format!("{field}.hourly"), values, what, price),
         (None, None) => Ok([default; 24]),
     }
 }
 
 /// All prices; `gpu` supplies the default rental price.
-pub(super) fn prices(spec: &CostsSpec, gpu: &Gpu) -> Result<Prices, InputError> {
-    let default_rented = RentedSpec::default();
+pub(super) fn prices(spec: &CostsSpec, gpu: &Gpu, d: &mut Drawer) -> Result<Prices, InputError> {
     let hardware = match &spec.hardware {
-        None => rented(&default_rented, gpu)?,
+        None => rented(&RentedSpec::default(), gpu, d)?,
         Some(HardwareCostSpec {
             owned: Some(owned),
             rented: None,
         }) => {
-            price("costs.hardware.owned.server_price", owned.server_price)?;
-            check::positive(
-                "costs.hardware.owned.amortization_years",
-                owned.amortization_years,
-            )?;
-            check::non_negative("costs.hardware.owned.financing_rate", owned.financing_rate)?;
-            check::non_negative(
-                "costs.hardware.owned.maintenance_rate",
-                owned.maintenance_rate,
-            )?;
+            let field = "costs.hardware.owned";
+            let years_field = format!("{field}.amortization_years");
+            let years = d.value(&years_field, &owned.amortization_years);
+            check::positive(&years_field, years)?;
+            let financing_field = format!("{field}.financing_rate");
+            let financing = d.value(&financing_field, &owned.financing_rate);
+            check::non_negative(&financing_field, financing)?;
+            let maintenance_field = format!("{field}.maintenance_rate");
+            let maintenance = d.value(&maintenance_field, &owned.maintenance_rate);
+            check::non_negative(&maintenance_field, maintenance)?;
             Hardware::Owned {
-                server_usd: owned.server_price,
-                amortization_years: owned.amortization_years,
-                financing_rate: owned.financing_rate,
-                maintenance_rate: owned.maintenance_rate,
+                server_usd: draw_price(d, &format!("{field}.server_price"), &owned.server_price)?,
+                amortization_years: years,
+                financing_rate: financing,
+                maintenance_rate: maintenance,
             }
         }
         Some(HardwareCostSpec {
             owned: None,
             rented: Some(spec),
-        }) => rented(spec, gpu)?,
+        }) => rented(spec, gpu, d)?,
         Some(_) => {
             return Err(InputError::field(
                 "costs.hardware",
@@ -74,48 +83,54 @@ pub(super) fn prices(spec: &CostsSpec, gpu: &Gpu) -> Result<Prices, InputError> 
         }
     };
     let energy_usd_per_kwh = flat_or_hourly(
+        d,
         "costs.energy",
         "price_per_kwh",
-        spec.energy.price_per_kwh,
+        spec.energy.price_per_kwh.as_ref(),
         spec.energy.hourly.as_ref(),
         "prices in $ per kWh",
         DEFAULTS.energy_usd_per_kwh,
     )?;
     let carbon_kg_per_kwh = flat_or_hourly(
+        d,
         "costs.carbon",
         "kg_per_kwh",
-        spec.carbon.kg_per_kwh,
+        spec.carbon.kg_per_kwh.as_ref(),
         spec.carbon.hourly.as_ref(),
         "intensities in kg CO2e per kWh",
         DEFAULTS.carbon_kg_per_kwh,
     )?;
-    price("costs.egress_per_gb", spec.egress_per_gb)?;
-    price(
-        "costs.colocation_per_kw_month",
-        spec.colocation_per_kw_month,
-    )?;
-    price("costs.carbon.price_per_tonne", spec.carbon.price_per_tonne)?;
     let mut fixed = Vec::new();
     for (name, usd) in &spec.fixed_per_day {
-        price(&format!("costs.fixed_per_day.{name}"), *usd)?;
-        fixed.push((name.clone(), *usd));
+        fixed.push((
+            name.clone(),
+            draw_price(d, &format!("costs.fixed_per_day.{name}"), usd)?,
+        ));
     }
     Ok(Prices {
         hardware,
         energy_usd_per_kwh,
-        egress_usd_per_gb: spec.egress_per_gb,
-        colocation_usd_per_kw_month: spec.colocation_per_kw_month,
+        egress_usd_per_gb: draw_price(d, "costs.egress_per_gb", &spec.egress_per_gb)?,
+        colocation_usd_per_kw_month: draw_price(
+            d,
+            "costs.colocation_per_kw_month",
+            &spec.colocation_per_kw_month,
+        )?,
         fixed_usd_per_day: fixed,
         carbon_kg_per_kwh,
-        carbon_usd_per_tonne: spec.carbon.price_per_tonne,
+        carbon_usd_per_tonne: draw_price(
+            d,
+            "costs.carbon.price_per_tonne",
+            &spec.carbon.price_per_tonne,
+        )?,
     })
 }
 
 /// A rented fleet, at the catalog price of `gpu` unless the scenario gives one.
-fn rented(spec: &RentedSpec, gpu: &Gpu) -> Result<Hardware, InputError> {
+fn rented(spec: &RentedSpec, gpu: &Gpu, d: &mut Drawer) -> Result<Hardware, InputError> {
     let field = "costs.hardware.rented";
-    let on_demand = match (spec.gpu_hour, gpu.rent_per_hour) {
-        (Some(given), _) => given,
+    let on_demand = match (&spec.gpu_hour, gpu.rent_per_hour) {
+        (Some(given), _) => draw_price(d, &format!("{field}.gpu_hour"), given)?,
         (None, Some(catalog)) => catalog,
         (None, None) => {
             return Err(InputError::field(
@@ -128,19 +143,19 @@ fn rented(spec: &RentedSpec, gpu: &Gpu) -> Result<Hardware, InputError> {
             ));
         }
     };
-    price(&format!("{field}.gpu_hour"), on_demand)?;
-    let reserved = spec.reserved_gpu_hour.unwrap_or(on_demand);
-    price(&format!("{field}.reserved_gpu_hour"), reserved)?;
-    let share = spec
-        .reserved_share
-        .unwrap_or(if spec.reserved_gpu_hour.is_some() {
-            1.0
-        } else {
-            0.0
-        });
+    let reserved = match &spec.reserved_gpu_hour {
+        Some(price) => draw_price(d, &format!("{field}.reserved_gpu_hour"), price)?,
+        None => on_demand,
+    };
+    let share_field = format!("{field}.reserved_share");
+    let share = match &spec.reserved_share {
+        Some(share) => d.value(&share_field, share),
+        None if spec.reserved_gpu_hour.is_some() => 1.0,
+        None => 0.0,
+    };
     if !(0.0..=1.0).contains(&share) {
         return Err(InputError::field(
-            format!("{field}.reserved_share"),
+            share_field,
             format!("expected a share from 0 to 1 of the GPUs, got {share}"),
         ));
     }

@@ -8,12 +8,14 @@ use crate::error::InputError;
 use crate::facility::{Component, Facility, PueModel, ServerPower};
 use crate::fleet::{EdgeConfig, FailureModel};
 use crate::scenario::spec::{EdgeSpec, FacilitySpec, FailuresSpec, ServerSpec};
+use crate::scenario::value::Drawer;
 
 /// The server's component list, or the HGX-class default for `gpus` GPUs of `gpu`.
 pub(super) fn server(
     spec: Option<&ServerSpec>,
     gpus: u32,
     gpu: &Gpu,
+    d: &mut Drawer,
 ) -> Result<ServerPower, InputError> {
     let Some(spec) = spec else {
         return Ok(ServerPower::hgx_class(gpus, gpu.tdp));
@@ -24,14 +26,22 @@ pub(super) fn server(
         .enumerate()
         .map(|(i, c)| {
             let field = format!("hardware.server.components[{i}]");
-            check::non_negative(&format!("{field}.count"), c.count)?;
-            check::non_negative(&format!("{field}.static"), c.static_power.0)?;
-            check::non_negative(&format!("{field}.dynamic"), c.dynamic.0)?;
+            let (count_field, static_field, dynamic_field) = (
+                format!("{field}.count"),
+                format!("{field}.static"),
+                format!("{field}.dynamic"),
+            );
+            let count = d.value(&count_field, &c.count);
+            let static_power = d.value(&static_field, &c.static_power);
+            let dynamic_power = d.value(&dynamic_field, &c.dynamic);
+            check::non_negative(&count_field, count)?;
+            check::non_negative(&static_field, static_power.0)?;
+            check::non_negative(&dynamic_field, dynamic_power.0)?;
             Ok(Component {
                 name: c.name.clone(),
-                count: c.count,
-                static_power: c.static_power,
-                dynamic_power: c.dynamic,
+                count,
+                static_power,
+                dynamic_power,
             })
         })
         .collect::<Result<_, InputError>>()?;
@@ -44,7 +54,11 @@ fn pue_value(field: &str, value: f64) -> Result<(), InputError> {
 }
 
 /// The facility: PUE model, cooling share, and the server power.
-pub(super) fn facility(spec: &FacilitySpec, server: ServerPower) -> Result<Facility, InputError> {
+pub(super) fn facility(
+    spec: &FacilitySpec,
+    server: ServerPower,
+    d: &mut Drawer,
+) -> Result<Facility, InputError> {
     let fields = &spec.pue.0;
     let given = [
         fields.constant.is_some(),
@@ -57,25 +71,32 @@ pub(super) fn facility(spec: &FacilitySpec, server: ServerPower) -> Result<Facil
             "expected a number, or exactly one of hourly and temperature",
         ));
     }
-    let pue = if let Some(value) = fields.constant {
+    let pue = if let Some(value) = &fields.constant {
+        let value = d.value("facility.pue", value);
         pue_value("facility.pue", value)?;
         PueModel::Constant(value)
     } else if let Some(values) = &fields.hourly {
+        let values = d.values("facility.pue.hourly", values);
         PueModel::Hourly(hourly(
             "facility.pue.hourly",
-            values,
+            &values,
             "PUE values",
             pue_value,
         )?)
     } else {
         let t = fields.temperature.as_ref().expect("one form is given");
-        pue_value("facility.pue.temperature.base", t.base)?;
-        check::non_negative("facility.pue.temperature.per_degree", t.per_degree)?;
-        check::non_negative("facility.pue.temperature.low_load", t.low_load)?;
-        if !t.threshold.is_finite() {
+        let field = "facility.pue.temperature";
+        let base = d.value(&format!("{field}.base"), &t.base);
+        let threshold = d.value(&format!("{field}.threshold"), &t.threshold);
+        let per_degree = d.value(&format!("{field}.per_degree"), &t.per_degree);
+        let low_load = d.value(&format!("{field}.low_load"), &t.low_load);
+        pue_value(&format!("{field}.base"), base)?;
+        check::non_negative(&format!("{field}.per_degree"), per_degree)?;
+        check::non_negative(&format!("{field}.low_load"), low_load)?;
+        if !threshold.is_finite() {
             return Err(InputError::field(
-                "facility.pue.temperature.threshold",
-                format!("expected a temperature in °C, got {}", t.threshold),
+                format!("{field}.threshold"),
+                format!("expected a temperature in °C, got {threshold}"),
             ));
         }
         let Some(outside) = &spec.outside_temperature else {
@@ -84,9 +105,10 @@ pub(super) fn facility(spec: &FacilitySpec, server: ServerPower) -> Result<Facil
                 "the temperature PUE model needs 24 hourly outside temperatures in °C",
             ));
         };
+        let outside = d.values("facility.outside_temperature", outside);
         let outside_c = hourly(
             "facility.outside_temperature",
-            outside,
+            &outside,
             "temperatures in °C",
             |field, value| {
                 if (-90.0..=60.0).contains(&value) {
@@ -100,68 +122,80 @@ pub(super) fn facility(spec: &FacilitySpec, server: ServerPower) -> Result<Facil
             },
         )?;
         PueModel::Temperature {
-            base: t.base,
-            threshold_c: t.threshold,
-            per_degree: t.per_degree,
-            low_load: t.low_load,
+            base,
+            threshold_c: threshold,
+            per_degree,
+            low_load,
             outside_c,
         }
     };
-    if !(0.0..=1.0).contains(&spec.cooling_share) {
+    let cooling_share = d.value("facility.cooling_share", &spec.cooling_share);
+    if !(0.0..=1.0).contains(&cooling_share) {
         return Err(InputError::field(
             "facility.cooling_share",
-            format!(
-                "expected a share from 0 to 1 of the overhead, got {}",
-                spec.cooling_share
-            ),
+            format!("expected a share from 0 to 1 of the overhead, got {cooling_share}"),
         ));
     }
     Ok(Facility {
         pue,
-        cooling_share: spec.cooling_share,
+        cooling_share,
         server,
     })
 }
 
 /// The edge link.
-pub(super) fn edge(spec: &EdgeSpec) -> Result<EdgeConfig, InputError> {
-    check::positive("network.edge.bandwidth", spec.bandwidth.0)?;
-    check::non_negative("network.edge.latency", spec.latency.0)?;
+pub(super) fn edge(spec: &EdgeSpec, d: &mut Drawer) -> Result<EdgeConfig, InputError> {
+    let edge = EdgeConfig {
+        bandwidth: d.value("network.edge.bandwidth", &spec.bandwidth),
+        latency: d.value("network.edge.latency", &spec.latency),
+        request_bytes_per_token: d.value(
+            "network.edge.request_bytes_per_token",
+            &spec.request_bytes_per_token,
+        ),
+        request_overhead_bytes: d.value(
+            "network.edge.request_overhead_bytes",
+            &spec.request_overhead_bytes,
+        ),
+        response_bytes_per_token: d.value(
+            "network.edge.response_bytes_per_token",
+            &spec.response_bytes_per_token,
+        ),
+    };
+    check::positive("network.edge.bandwidth", edge.bandwidth.0)?;
+    check::non_negative("network.edge.latency", edge.latency.0)?;
     check::non_negative(
         "network.edge.request_bytes_per_token",
-        spec.request_bytes_per_token,
+        edge.request_bytes_per_token,
     )?;
     check::non_negative(
         "network.edge.request_overhead_bytes",
-        spec.request_overhead_bytes,
+        edge.request_overhead_bytes,
     )?;
     check::non_negative(
         "network.edge.response_bytes_per_token",
-        spec.response_bytes_per_token,
+        edge.response_bytes_per_token,
     )?;
-    Ok(EdgeConfig {
-        bandwidth: spec.bandwidth,
-        latency: spec.latency,
-        request_bytes_per_token: spec.request_bytes_per_token,
-        request_overhead_bytes: spec.request_overhead_bytes,
-        response_bytes_per_token: spec.response_bytes_per_token,
-    })
+    Ok(edge)
 }
 
 /// The failure model, or none when failures are off.
-pub(super) fn failures(spec: &FailuresSpec) -> Result<Option<FailureModel>, InputError> {
+pub(super) fn failures(
+    spec: &FailuresSpec,
+    d: &mut Drawer,
+) -> Result<Option<FailureModel>, InputError> {
     if !spec.enabled {
         return Ok(None);
     }
-    check::positive("failures.gpu_mtbf", spec.gpu_mtbf.0)?;
-    check::positive("failures.server_mtbf", spec.server_mtbf.0)?;
-    check::positive("failures.gpu_mttr", spec.gpu_mttr.0)?;
-    check::positive("failures.server_mttr", spec.server_mttr.0)?;
-    Ok(Some(FailureModel {
-        gpu_mtbf: spec.gpu_mtbf,
-        server_mtbf: spec.server_mtbf,
-        gpu_mttr: spec.gpu_mttr,
-        server_mttr: spec.server_mttr,
-        max_retries: spec.max_retries,
-    }))
+    let model = FailureModel {
+        gpu_mtbf: d.value("failures.gpu_mtbf", &spec.gpu_mtbf),
+        server_mtbf: d.value("failures.server_mtbf", &spec.server_mtbf),
+        gpu_mttr: d.value("failures.gpu_mttr", &spec.gpu_mttr),
+        server_mttr: d.value("failures.server_mttr", &spec.server_mttr),
+        max_retries: d.value("failures.max_retries", &spec.max_retries),
+    };
+    check::positive("failures.gpu_mtbf", model.gpu_mtbf.0)?;
+    check::positive("failures.server_mtbf", model.server_mtbf.0)?;
+    check::positive("failures.gpu_mttr", model.gpu_mttr.0)?;
+    check::positive("failures.server_mttr", model.server_mttr.0)?;
+    Ok(Some(model))
 }

@@ -4,6 +4,7 @@
 
 use super::Scenario;
 use super::spec::{CatalogRef, ScenarioSpec};
+use super::value::Drawer;
 use crate::catalog::Catalog;
 use crate::check;
 use crate::error::InputError;
@@ -27,11 +28,40 @@ const MAX_REQUESTS: f64 = 1e11;
 /// Most replicas a fleet may have: each holds its own queue and batch in memory.
 const MAX_REPLICAS: u64 = 1_000_000;
 
-/// Resolves `spec`; `default_name` names the scenario when the file does not.
-pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, InputError> {
+/// Resolves `spec` for the run whose uncertain values `drawer` draws; `default_name` names
+/// the scenario when the file does not. An error about a value drawn from a distribution says
+/// so.
+pub fn resolve(
+    spec: &ScenarioSpec,
+    default_name: &str,
+    drawer: &mut Drawer,
+) -> Result<Scenario, InputError> {
+    resolve_drawn(spec, default_name, drawer).map_err(|mut e| {
+        if let Some(drawn) = e
+            .field
+            .as_ref()
+            .and_then(|field| drawer.drawn().iter().find(|d| d.field == *field))
+        {
+            e.message = format!(
+                "{} (drawn from {} in run {})",
+                e.message,
+                drawn.distribution,
+                drawer.run()
+            );
+        }
+        e
+    })
+}
+
+fn resolve_drawn(
+    spec: &ScenarioSpec,
+    default_name: &str,
+    d: &mut Drawer,
+) -> Result<Scenario, InputError> {
     let study = &spec.study;
     check::positive("study.horizon", study.horizon.0)?;
     check::positive("study.timeseries_interval", study.timeseries_interval.0)?;
+    check::at_least("study.runs", study.runs, 1)?;
     if study.horizon.0 > MAX_HORIZON_S {
         return Err(InputError::field(
             "study.horizon",
@@ -70,133 +100,138 @@ pub fn resolve(spec: ScenarioSpec, default_name: &str) -> Result<Scenario, Input
         .map_err(|e| e.under("hardware.gpu"))?;
     gpu.validate().map_err(|e| e.under("hardware.gpu"))?;
 
-    let workload = workload::resolve_workload(&spec.workload)?;
+    let workload = workload::resolve_workload(&spec.workload, d)?;
     let expected_requests = workload.mean_rate * study.horizon.0;
     if expected_requests > MAX_REQUESTS {
         return Err(InputError::field(
             "workload",
             format!(
-                "{expected_requests:.3e} requests over the horizon is more than the {MAX_REQUESTS:.0e} \
-                 one run may simulate; shorten study.horizon or lower the rate"
+                "{expected_requests:.3e} requests over the horizon is more than the \
+                 {MAX_REQUESTS:.0e} one run may simulate; shorten study.horizon or lower the rate"
             ),
         ));
     }
 
     let hw = &spec.hardware;
-    check::at_least("hardware.gpus_per_server", hw.gpus_per_server.into(), 1)?;
-    let scale_up = hw.scale_up_link.unwrap_or(gpu.scale_up_link);
+    let gpus_per_server = d.value("hardware.gpus_per_server", &hw.gpus_per_server);
+    check::at_least("hardware.gpus_per_server", gpus_per_server.into(), 1)?;
+    let scale_up = match &hw.scale_up_link {
+        Some(link) => d.value("hardware.scale_up_link", link),
+        None => gpu.scale_up_link,
+    };
     check::positive("hardware.scale_up_link", scale_up.0)?;
-    check::positive("hardware.nic_bandwidth", hw.nic_bandwidth.0)?;
+    let nic = d.value("hardware.nic_bandwidth", &hw.nic_bandwidth);
+    check::positive("hardware.nic_bandwidth", nic.0)?;
 
     let fleet = &spec.fleet;
-    check::at_least("fleet.servers", fleet.servers, 1)?;
-    check::at_least("fleet.tensor_parallel", fleet.tensor_parallel.into(), 1)?;
-    check::at_least("fleet.pipeline_parallel", fleet.pipeline_parallel.into(), 1)?;
-    if model.heads % u64::from(fleet.tensor_parallel) != 0 {
+    let servers = d.value("fleet.servers", &fleet.servers);
+    let tensor = d.value("fleet.tensor_parallel", &fleet.tensor_parallel);
+    let pipeline = d.value("fleet.pipeline_parallel", &fleet.pipeline_parallel);
+    check::at_least("fleet.servers", servers, 1)?;
+    check::at_least("fleet.tensor_parallel", tensor.into(), 1)?;
+    check::at_least("fleet.pipeline_parallel", pipeline.into(), 1)?;
+    if model.heads % u64::from(tensor) != 0 {
         return Err(InputError::field(
             "fleet.tensor_parallel",
             format!(
-                "must divide the {} attention heads of {}, got {}",
-                model.heads, model.name, fleet.tensor_parallel
+                "must divide the {} attention heads of {}, got {tensor}",
+                model.heads, model.name
             ),
         ));
     }
     check::at_most(
         "fleet.pipeline_parallel",
-        fleet.pipeline_parallel.into(),
+        pipeline.into(),
         model.layers.into(),
         "the model's layers",
     )?;
-    let parallelism = Parallelism {
-        tensor: fleet.tensor_parallel,
-        pipeline: fleet.pipeline_parallel,
-    };
-    let layout = FleetLayout::new(fleet.servers, hw.gpus_per_server, parallelism)
+    let parallelism = Parallelism { tensor, pipeline };
+    let layout = FleetLayout::new(servers, gpus_per_server, parallelism)
         .map_err(|(field, message)| InputError::field(field, message).under("fleet"))?;
     if layout.replicas > MAX_REPLICAS {
         return Err(InputError::field(
             "fleet.servers",
             format!(
-                "{} servers make {} replicas, more than the {MAX_REPLICAS} one run may simulate",
-                fleet.servers, layout.replicas
+                "{servers} servers make {} replicas, more than the {MAX_REPLICAS} one run may \
+                 simulate",
+                layout.replicas
             ),
         ));
     }
 
     let sched = &spec.scheduler;
-    check::at_least("scheduler.max_seqs", sched.max_seqs.into(), 1)?;
-    check::at_least(
-        "scheduler.max_tokens_per_step",
-        sched.max_tokens_per_step.into(),
-        1,
-    )?;
-    check::at_least("scheduler.kv_block_tokens", sched.kv_block_tokens.into(), 1)?;
-    check::fraction("scheduler.memory_utilization", sched.memory_utilization)?;
-    if let Some(reserve) = sched.activation_reserve {
-        check::non_negative("scheduler.activation_reserve", reserve.0)?;
-    }
+    let max_seqs = d.value("scheduler.max_seqs", &sched.max_seqs);
+    let max_tokens = d.value("scheduler.max_tokens_per_step", &sched.max_tokens_per_step);
+    let block_tokens = d.value("scheduler.kv_block_tokens", &sched.kv_block_tokens);
+    let memory_utilization = d.value("scheduler.memory_utilization", &sched.memory_utilization);
+    check::at_least("scheduler.max_seqs", max_seqs.into(), 1)?;
+    check::at_least("scheduler.max_tokens_per_step", max_tokens.into(), 1)?;
+    check::at_least("scheduler.kv_block_tokens", block_tokens.into(), 1)?;
+    check::fraction("scheduler.memory_utilization", memory_utilization)?;
+    let reserve = match &sched.activation_reserve {
+        Some(reserve) => {
+            let reserve = d.value("scheduler.activation_reserve", reserve);
+            check::non_negative("scheduler.activation_reserve", reserve.0)?;
+            reserve
+        }
+        None => default_activation_reserve(&model, tensor, max_tokens, max_seqs),
+    };
 
     let perf = &spec.perf;
-    check::fraction("perf.compute_efficiency", perf.compute_efficiency)?;
-    check::fraction("perf.memory_efficiency", perf.memory_efficiency)?;
-    check::fraction("perf.link_efficiency", perf.link_efficiency)?;
-    check::non_negative("perf.step_overhead", perf.step_overhead.0)?;
-    check::non_negative("perf.collective_latency", perf.collective_latency.0)?;
+    let efficiencies = Efficiencies {
+        compute: d.value("perf.compute_efficiency", &perf.compute_efficiency),
+        memory: d.value("perf.memory_efficiency", &perf.memory_efficiency),
+        link: d.value("perf.link_efficiency", &perf.link_efficiency),
+    };
+    let overheads = Overheads {
+        step: d.value("perf.step_overhead", &perf.step_overhead),
+        collective: d.value("perf.collective_latency", &perf.collective_latency),
+    };
+    check::fraction("perf.compute_efficiency", efficiencies.compute)?;
+    check::fraction("perf.memory_efficiency", efficiencies.memory)?;
+    check::fraction("perf.link_efficiency", efficiencies.link)?;
+    check::non_negative("perf.step_overhead", overheads.step.0)?;
+    check::non_negative("perf.collective_latency", overheads.collective.0)?;
 
-    let server = datacenter::server(hw.server.as_ref(), hw.gpus_per_server, &gpu)?;
-    let facility = datacenter::facility(&spec.facility, server)?;
-    let edge = datacenter::edge(&spec.network.edge)?;
-    let failures = datacenter::failures(&spec.failures)?;
-    let prices = costs::prices(&spec.costs, &gpu)?;
+    let server = datacenter::server(hw.server.as_ref(), gpus_per_server, &gpu, d)?;
+    let facility = datacenter::facility(&spec.facility, server, d)?;
+    let edge = datacenter::edge(&spec.network.edge, d)?;
+    let failures = datacenter::failures(&spec.failures, d)?;
+    let prices = costs::prices(&spec.costs, &gpu, d)?;
 
     let replica = ReplicaSetup {
-        tensor_link: layout.tensor_link(scale_up, hw.nic_bandwidth),
-        pipeline_link: layout.pipeline_link(scale_up, hw.nic_bandwidth),
+        tensor_link: layout.tensor_link(scale_up, nic),
+        pipeline_link: layout.pipeline_link(scale_up, nic),
         model: model.clone(),
         gpu: gpu.clone(),
         weights: spec.precision.weights,
         kv_cache: spec.precision.kv_cache,
         parallelism,
-        efficiencies: Efficiencies {
-            compute: perf.compute_efficiency,
-            memory: perf.memory_efficiency,
-            link: perf.link_efficiency,
-        },
-        overheads: Overheads {
-            step: perf.step_overhead,
-            collective: perf.collective_latency,
-        },
+        efficiencies,
+        overheads,
     };
-    let reserve = sched.activation_reserve.unwrap_or_else(|| {
-        default_activation_reserve(
-            &model,
-            parallelism.tensor,
-            sched.max_tokens_per_step,
-            sched.max_seqs,
-        )
-    });
-    let memory = plan_memory(
-        &replica,
-        sched.memory_utilization,
-        reserve,
-        sched.kv_block_tokens.into(),
-    )
-    .map_err(|e| InputError::field("fleet", e.to_string()))?;
+    let memory = plan_memory(&replica, memory_utilization, reserve, block_tokens.into())
+        .map_err(|e| InputError::field("fleet", e.to_string()))?;
 
     Ok(Scenario {
-        name: spec.name.unwrap_or_else(|| default_name.to_string()),
+        name: spec
+            .name
+            .clone()
+            .unwrap_or_else(|| default_name.to_string()),
         description: spec.description.trim().to_string(),
         seed: study.seed,
+        run: d.run(),
+        inputs: Vec::new(),
         horizon: study.horizon,
         timeseries_interval: study.timeseries_interval,
         workload,
-        kv_block_tokens: sched.kv_block_tokens,
-        kv_blocks_per_replica: memory.kv_capacity_tokens / u64::from(sched.kv_block_tokens),
+        kv_block_tokens: block_tokens,
+        kv_blocks_per_replica: memory.kv_capacity_tokens / u64::from(block_tokens),
         memory,
         scheduler: SchedulerConfig {
             batching: sched.batching,
-            max_seqs: sched.max_seqs,
-            max_tokens_per_step: sched.max_tokens_per_step,
+            max_seqs,
+            max_tokens_per_step: max_tokens,
             chunked_prefill: sched.chunked_prefill,
         },
         gpu_power: GpuPowerModel::for_gpu(&gpu),
@@ -362,6 +397,46 @@ fleet: {servers: 1}
         assert!(error_of(&flood).contains("requests over the horizon"));
         let fleet = BASE.replace("servers: 1}", "servers: 1000000000}");
         assert!(error_of(&fleet).contains("more than the 1000000 one run may simulate"));
+    }
+
+    #[test]
+    fn uncertain_values_are_drawn_per_run_and_recorded() {
+        use crate::scenario::ScenarioFile;
+        let yaml = format!(
+            "{BASE}perf: {{memory_efficiency: {{uniform: [0.7, 0.9]}}}}\n\
+             costs: {{egress_per_gb: {{choice: [0.05, 0.09]}}}}\n"
+        );
+        let file = ScenarioFile::parse(&yaml, "t").unwrap();
+        let runs: Vec<_> = (0..8).map(|run| file.scenario(run).unwrap()).collect();
+        let efficiencies: Vec<f64> = runs.iter().map(|s| s.replica.efficiencies.memory).collect();
+        assert!(efficiencies.iter().all(|e| (0.7..0.9).contains(e)));
+        assert!(efficiencies.windows(2).any(|w| w[0] != w[1]), "runs differ");
+        let inputs = &runs[3].inputs;
+        assert_eq!(inputs.len(), 2);
+        assert_eq!(inputs[0].field, "perf.memory_efficiency");
+        assert_eq!(inputs[0].value, runs[3].replica.efficiencies.memory);
+        assert_eq!(inputs[1].distribution, "choice(0.05, 0.09)");
+        // The same run draws the same values.
+        assert_eq!(file.scenario(3).unwrap().inputs, runs[3].inputs);
+    }
+
+    #[test]
+    fn an_out_of_range_draw_names_its_distribution_and_run() {
+        let yaml =
+            format!("{BASE}perf: {{memory_efficiency: {{normal: {{mean: 0.95, sd: 0.2}}}}}}\n");
+        let file = crate::scenario::ScenarioFile::parse(&yaml, "t").unwrap();
+        let err = (0..50)
+            .find_map(|run| file.scenario(run).err())
+            .expect("some run draws above 1");
+        let text = err.to_string();
+        assert!(
+            text.contains("perf.memory_efficiency: expected a fraction"),
+            "{text}"
+        );
+        assert!(
+            text.contains("(drawn from normal(0.95, 0.2) in run "),
+            "{text}"
+        );
     }
 
     #[test]

@@ -4,11 +4,12 @@ use super::hourly;
 use crate::check;
 use crate::error::InputError;
 use crate::scenario::spec::{DiurnalSpec, LengthSpec, WorkloadSpec};
+use crate::scenario::value::Drawer;
 use crate::workload::{DailyProfile, LengthShape, TokenLengths, Workload};
 use rand_distr::{LogNormal, Normal};
 
-pub(super) fn resolve_workload(w: &WorkloadSpec) -> Result<Workload, InputError> {
-    let mean_rate = match (w.requests_per_day, w.rate) {
+pub(super) fn resolve_workload(w: &WorkloadSpec, d: &mut Drawer) -> Result<Workload, InputError> {
+    let mean_rate = match (&w.requests_per_day, &w.rate) {
         (Some(_), Some(_)) => {
             return Err(InputError::field(
                 "workload",
@@ -22,61 +23,69 @@ pub(super) fn resolve_workload(w: &WorkloadSpec) -> Result<Workload, InputError>
             ));
         }
         (Some(per_day), None) => {
+            let per_day = d.value("workload.requests_per_day", per_day);
             check::non_negative("workload.requests_per_day", per_day)?;
             per_day / 86_400.0
         }
         (None, Some(rate)) => {
+            let rate = d.value("workload.rate", rate);
             check::non_negative("workload.rate", rate.0)?;
             rate.0
         }
     };
     let profile = match &w.diurnal {
         None => DailyProfile::flat(),
-        Some(d) => resolve_diurnal(d).map_err(|e| e.under("workload.diurnal"))?,
+        Some(diurnal) => resolve_diurnal(diurnal, d)?,
     };
     Ok(Workload {
         mean_rate,
         profile,
-        prompt_tokens: resolve_lengths(&w.prompt_tokens)
-            .map_err(|e| e.under("workload.prompt_tokens"))?,
-        output_tokens: resolve_lengths(&w.output_tokens)
-            .map_err(|e| e.under("workload.output_tokens"))?,
+        prompt_tokens: resolve_lengths("workload.prompt_tokens", &w.prompt_tokens, d)?,
+        output_tokens: resolve_lengths("workload.output_tokens", &w.output_tokens, d)?,
     })
 }
 
-fn resolve_diurnal(d: &DiurnalSpec) -> Result<DailyProfile, InputError> {
-    match (&d.hourly, d.peak_to_trough, d.peak_hour) {
+fn resolve_diurnal(diurnal: &DiurnalSpec, d: &mut Drawer) -> Result<DailyProfile, InputError> {
+    let field = "workload.diurnal";
+    match (&diurnal.hourly, &diurnal.peak_to_trough, &diurnal.peak_hour) {
         (Some(values), None, None) => {
-            let weights = hourly("hourly", values, "weights", check::non_negative)?;
+            let field = format!("{field}.hourly");
+            let values = d.values(&field, values);
+            let weights = hourly(&field, &values, "weights", check::non_negative)?;
             if weights.iter().all(|w| *w == 0.0) {
-                return Err(InputError::field("hourly", "weights are all zero"));
+                return Err(InputError::field(field, "weights are all zero"));
             }
             Ok(DailyProfile::from_hourly(weights))
         }
         (None, Some(ratio), hour) => {
+            let ratio_field = format!("{field}.peak_to_trough");
+            let ratio = d.value(&ratio_field, ratio);
             if !(ratio.is_finite() && ratio >= 1.0) {
                 return Err(InputError::field(
-                    "peak_to_trough",
+                    ratio_field,
                     format!("expected a ratio ≥ 1 (busiest hour ÷ quietest), got {ratio}"),
                 ));
             }
-            let hour = hour.unwrap_or(14.0);
+            let hour_field = format!("{field}.peak_hour");
+            let hour = hour.as_ref().map_or(14.0, |h| d.value(&hour_field, h));
             if !(0.0..24.0).contains(&hour) {
                 return Err(InputError::field(
-                    "peak_hour",
+                    hour_field,
                     format!("expected an hour from 0 to 23, got {hour}"),
                 ));
             }
             Ok(DailyProfile::cosine(ratio, hour))
         }
         (None, None, Some(_)) => Err(InputError::field(
-            "peak_hour",
+            format!("{field}.peak_hour"),
             "needs peak_to_trough beside it",
         )),
-        (None, None, None) => Err(InputError::general(
+        (None, None, None) => Err(InputError::field(
+            field,
             "give hourly (24 weights) or peak_to_trough (with an optional peak_hour)",
         )),
-        (Some(_), _, _) => Err(InputError::general(
+        (Some(_), _, _) => Err(InputError::field(
+            field,
             "give hourly or peak_to_trough, not both",
         )),
     }
@@ -94,7 +103,11 @@ fn token_count(field: &str, value: f64) -> Result<u32, InputError> {
     }
 }
 
-fn resolve_lengths(spec: &LengthSpec) -> Result<TokenLengths, InputError> {
+fn resolve_lengths(
+    field: &str,
+    spec: &LengthSpec,
+    d: &mut Drawer,
+) -> Result<TokenLengths, InputError> {
     let f = &spec.0;
     let given = [
         f.fixed.is_some(),
@@ -104,68 +117,79 @@ fn resolve_lengths(spec: &LengthSpec) -> Result<TokenLengths, InputError> {
         f.empirical.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
-        return Err(InputError::general(
+        return Err(InputError::field(
+            field,
             "expected exactly one of fixed, uniform, lognormal, normal or empirical",
         ));
     }
-    let shape = if let Some(n) = f.fixed {
-        LengthShape::Fixed(token_count("fixed", n)?)
+    let shape = if let Some(n) = &f.fixed {
+        let sub = format!("{field}.fixed");
+        LengthShape::Fixed(token_count(&sub, d.value(&sub, n))?)
     } else if let Some(bounds) = &f.uniform {
-        let [low, high] = bounds.as_slice() else {
+        let sub = format!("{field}.uniform");
+        let bounds = d.values(&sub, bounds);
+        let [low, high] = bounds[..] else {
             return Err(InputError::field(
-                "uniform",
+                sub,
                 format!("expected [low, high], got {} values", bounds.len()),
             ));
         };
-        let (low, high) = (
-            token_count("uniform[0]", *low)?,
-            token_count("uniform[1]", *high)?,
-        );
+        let low = token_count(&format!("{sub}[0]"), low)?;
+        let high = token_count(&format!("{sub}[1]"), high)?;
         if low > high {
             return Err(InputError::field(
-                "uniform",
+                sub,
                 format!("low ({low}) must not exceed high ({high})"),
             ));
         }
         LengthShape::Uniform { low, high }
     } else if let Some(ln) = &f.lognormal {
-        check::positive("lognormal.median", ln.median)?;
-        check::non_negative("lognormal.sigma", ln.sigma)?;
+        let (median_field, sigma_field) = (
+            format!("{field}.lognormal.median"),
+            format!("{field}.lognormal.sigma"),
+        );
+        let median = d.value(&median_field, &ln.median);
+        let sigma = d.value(&sigma_field, &ln.sigma);
+        check::positive(&median_field, median)?;
+        check::non_negative(&sigma_field, sigma)?;
         LengthShape::LogNormal(
-            LogNormal::new(ln.median.ln(), ln.sigma)
-                .map_err(|e| InputError::field("lognormal", e.to_string()))?,
+            LogNormal::new(median.ln(), sigma)
+                .map_err(|e| InputError::field(format!("{field}.lognormal"), e.to_string()))?,
         )
     } else if let Some(n) = &f.normal {
-        check::positive("normal.mean", n.mean)?;
-        check::non_negative("normal.sd", n.sd)?;
+        let (mean_field, sd_field) = (format!("{field}.normal.mean"), format!("{field}.normal.sd"));
+        let mean = d.value(&mean_field, &n.mean);
+        let sd = d.value(&sd_field, &n.sd);
+        check::positive(&mean_field, mean)?;
+        check::non_negative(&sd_field, sd)?;
         LengthShape::Normal(
-            Normal::new(n.mean, n.sd).map_err(|e| InputError::field("normal", e.to_string()))?,
+            Normal::new(mean, sd)
+                .map_err(|e| InputError::field(format!("{field}.normal"), e.to_string()))?,
         )
     } else {
+        let sub = format!("{field}.empirical");
         let values = f.empirical.as_deref().unwrap_or_default();
         if values.is_empty() {
-            return Err(InputError::field("empirical", "needs at least one length"));
+            return Err(InputError::field(sub, "needs at least one length"));
         }
         let lengths = values
             .iter()
             .enumerate()
-            .map(|(i, v)| token_count(&format!("empirical[{i}]"), *v))
+            .map(|(i, v)| token_count(&format!("{sub}[{i}]"), *v))
             .collect::<Result<Vec<u32>, _>>()?;
         LengthShape::Empirical(lengths)
     };
-    let min = f
-        .min
-        .map(|m| token_count("min", m))
-        .transpose()?
-        .unwrap_or(1);
-    let max = f
-        .max
-        .map(|m| token_count("max", m))
-        .transpose()?
-        .unwrap_or(u32::MAX);
+    let mut cap = |name: &str, value: &Option<_>, default: u32| -> Result<u32, InputError> {
+        let sub = format!("{field}.{name}");
+        value
+            .as_ref()
+            .map_or(Ok(default), |v| token_count(&sub, d.value(&sub, v)))
+    };
+    let min = cap("min", &f.min, 1)?;
+    let max = cap("max", &f.max, u32::MAX)?;
     if min > max {
         return Err(InputError::field(
-            "max",
+            format!("{field}.max"),
             format!("must be at least min ({min}), got {max}"),
         ));
     }
