@@ -53,6 +53,7 @@ pub mod serve;
 pub mod stats;
 pub mod study;
 pub mod suggest;
+pub mod uncertain;
 pub mod units;
 pub mod workload;
 

@@ -3,12 +3,12 @@
 use super::precision::Precision;
 use crate::check;
 use crate::error::InputError;
+use crate::uncertain::{Drawer, Value};
 use crate::units::{Bytes, BytesPerSec, FlopsPerSec, Watts};
 use serde::{Deserialize, Serialize};
 
 /// Dense tensor-core throughput by number format (sparse figures are not used).
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct TensorPeak {
     /// FP16 dense throughput.
     pub fp16: FlopsPerSec,
@@ -27,8 +27,7 @@ pub struct TensorPeak {
 
 /// How much power a GPU draws inside a step: a floor, plus activity-weighted shares of the
 /// way to its TDP (see `facility::power`). Fitted to measurements where they exist.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
 pub struct StepPower {
     /// Power at the lightest activity inside a step.
     pub floor: Watts,
@@ -39,8 +38,7 @@ pub struct StepPower {
 }
 
 /// One GPU model, from the catalog or defined inline in a scenario.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Gpu {
     /// Short identifier used in scenarios, such as `h100-sxm`.
     pub id: String,
@@ -60,14 +58,94 @@ pub struct Gpu {
     /// together as datasheets state it; collectives use half of it in each direction.
     pub scale_up_link: BytesPerSec,
     /// Power inside steps; the H100 fit scaled to this GPU's TDP when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_power: Option<StepPower>,
     /// Typical on-demand cloud price, $ per GPU-hour: the default for rented fleets.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rent_per_hour: Option<f64>,
     /// Where the figures come from.
-    #[serde(default)]
     pub source: String,
+}
+
+/// A GPU as written in the catalog or a scenario: the fields of [`Gpu`], each number fixed or
+/// uncertain.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpuSpec {
+    id: String,
+    name: String,
+    memory: Value<Bytes>,
+    memory_bandwidth: Value<BytesPerSec>,
+    tensor: TensorPeakSpec,
+    tdp: Value<Watts>,
+    idle_power: Value<Watts>,
+    scale_up_link: Value<BytesPerSec>,
+    #[serde(default)]
+    step_power: Option<StepPowerSpec>,
+    #[serde(default)]
+    rent_per_hour: Option<Value<f64>>,
+    #[serde(default)]
+    source: String,
+}
+
+/// [`TensorPeak`] as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TensorPeakSpec {
+    fp16: Value<FlopsPerSec>,
+    bf16: Value<FlopsPerSec>,
+    #[serde(default)]
+    fp8: Option<Value<FlopsPerSec>>,
+    #[serde(default)]
+    int8: Option<Value<FlopsPerSec>>,
+    #[serde(default)]
+    int4: Option<Value<FlopsPerSec>>,
+}
+
+/// [`StepPower`] as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepPowerSpec {
+    floor: Value<Watts>,
+    compute_weight: Value<f64>,
+    memory_weight: Value<f64>,
+}
+
+impl GpuSpec {
+    /// The GPU with its numbers drawn (`field` is where it sits in the scenario, such as
+    /// `hardware.gpu`), checked.
+    pub fn resolve(&self, field: &str, d: &mut Drawer) -> Result<Gpu, InputError> {
+        let f = |name: &str| format!("{field}.{name}");
+        let t = &self.tensor;
+        let gpu = Gpu {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            memory: d.value(&f("memory"), &self.memory),
+            memory_bandwidth: d.value(&f("memory_bandwidth"), &self.memory_bandwidth),
+            tensor: TensorPeak {
+                fp16: d.value(&f("tensor.fp16"), &t.fp16),
+                bf16: d.value(&f("tensor.bf16"), &t.bf16),
+                fp8: t.fp8.as_ref().map(|v| d.value(&f("tensor.fp8"), v)),
+                int8: t.int8.as_ref().map(|v| d.value(&f("tensor.int8"), v)),
+                int4: t.int4.as_ref().map(|v| d.value(&f("tensor.int4"), v)),
+            },
+            tdp: d.value(&f("tdp"), &self.tdp),
+            idle_power: d.value(&f("idle_power"), &self.idle_power),
+            scale_up_link: d.value(&f("scale_up_link"), &self.scale_up_link),
+            step_power: self.step_power.as_ref().map(|p| StepPower {
+                floor: d.value(&f("step_power.floor"), &p.floor),
+                compute_weight: d.value(&f("step_power.compute_weight"), &p.compute_weight),
+                memory_weight: d.value(&f("step_power.memory_weight"), &p.memory_weight),
+            }),
+            rent_per_hour: self
+                .rent_per_hour
+                .as_ref()
+                .map(|v| d.value(&f("rent_per_hour"), v)),
+            source: self.source.clone(),
+        };
+        gpu.validate().map_err(|e| e.under(field))?;
+        Ok(gpu)
+    }
 }
 
 impl Gpu {

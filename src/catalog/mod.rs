@@ -7,12 +7,13 @@ mod gpu;
 mod model;
 mod precision;
 
-pub use gpu::{Gpu, StepPower, TensorPeak};
-pub use model::{Mla, Mlp, Model, Moe};
+pub use gpu::{Gpu, GpuSpec, StepPower, TensorPeak};
+pub use model::{Mla, Mlp, Model, ModelSpec, Moe};
 pub use precision::Precision;
 
 use crate::error::InputError;
 use crate::suggest;
+use crate::uncertain::Drawer;
 use std::sync::OnceLock;
 
 /// Every built-in GPU and model.
@@ -31,10 +32,29 @@ impl Catalog {
     /// The catalog compiled into this binary.
     pub fn builtin() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
-        CATALOG.get_or_init(|| Catalog {
-            // The files are part of the source; a unit test parses and validates them.
-            gpus: serde_yaml::from_str(GPUS_YAML).expect("catalog/gpus.yaml is valid"),
-            models: serde_yaml::from_str(MODELS_YAML).expect("catalog/models.yaml is valid"),
+        // The files are part of the source; unit tests parse, validate and check them.
+        CATALOG.get_or_init(|| {
+            let mut fixed = Drawer::new(0, 0);
+            let gpus: Vec<GpuSpec> =
+                serde_yaml::from_str(GPUS_YAML).expect("catalog/gpus.yaml parses");
+            let models: Vec<ModelSpec> =
+                serde_yaml::from_str(MODELS_YAML).expect("catalog/models.yaml parses");
+            Catalog {
+                gpus: gpus
+                    .iter()
+                    .map(|g| {
+                        g.resolve("gpu", &mut fixed)
+                            .expect("catalog GPUs are valid")
+                    })
+                    .collect(),
+                models: models
+                    .iter()
+                    .map(|m| {
+                        m.resolve("model", &mut fixed)
+                            .expect("catalog models are valid")
+                    })
+                    .collect(),
+            }
         })
     }
 
@@ -75,7 +95,17 @@ mod tests {
     use crate::perf_model::ModelShape;
 
     #[test]
-    fn every_entry_is_valid_and_sourced() {
+    fn every_entry_is_valid_sourced_and_certain() {
+        let mut drawer = Drawer::new(0, 0);
+        let gpus: Vec<GpuSpec> = serde_yaml::from_str(GPUS_YAML).unwrap();
+        let models: Vec<ModelSpec> = serde_yaml::from_str(MODELS_YAML).unwrap();
+        for gpu in &gpus {
+            gpu.resolve("gpu", &mut drawer).unwrap();
+        }
+        for model in &models {
+            model.resolve("model", &mut drawer).unwrap();
+        }
+        assert!(drawer.drawn().is_empty(), "catalog figures are fixed");
         let catalog = Catalog::builtin();
         assert!(!catalog.gpus.is_empty() && !catalog.models.is_empty());
         for gpu in &catalog.gpus {

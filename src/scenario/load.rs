@@ -5,9 +5,9 @@
 use super::Scenario;
 use super::resolve::resolve;
 use super::spec::ScenarioSpec;
-use super::value::Drawer;
 use crate::error::InputError;
 use crate::suggest;
+use crate::uncertain::Drawer;
 use std::path::{Path, PathBuf};
 
 /// A scenario file parsed and checked: it resolves into one [`Scenario`] per run, each with

@@ -5,10 +5,9 @@
 pub mod load;
 pub mod resolve;
 pub mod spec;
-pub mod value;
 
+pub use crate::uncertain::{Drawn, Value};
 pub use load::{ScenarioFile, from_yaml, load};
-pub use value::{Drawn, Value};
 
 use crate::cost::Prices;
 use crate::facility::{Facility, GpuPowerModel};

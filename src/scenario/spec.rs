@@ -3,8 +3,8 @@
 //! Nothing here is trusted yet: [`super::resolve`] checks ranges and cross-field rules and
 //! turns these into the typed model the simulator runs. Unknown keys are rejected.
 
-use super::value::Value;
-use crate::catalog::{Gpu, Model, Precision};
+use crate::catalog::{GpuSpec, ModelSpec, Precision};
+use crate::uncertain::Value;
 use crate::units::{Bytes, BytesPerSec, PerSec, Seconds, Watts};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
@@ -27,7 +27,7 @@ pub struct ScenarioSpec {
     /// The traffic.
     pub workload: WorkloadSpec,
     /// The model served: a catalog id or an inline definition.
-    pub model: CatalogRef<Model>,
+    pub model: CatalogRef<ModelSpec>,
     /// Weight and KV-cache formats.
     #[serde(default)]
     pub precision: PrecisionSpec,
@@ -250,7 +250,7 @@ impl Default for PrecisionSpec {
 #[serde(deny_unknown_fields)]
 pub struct HardwareSpec {
     /// The GPU: a catalog id or an inline definition.
-    pub gpu: CatalogRef<Gpu>,
+    pub gpu: CatalogRef<GpuSpec>,
     /// GPUs in one server.
     #[serde(default = "default_gpus_per_server")]
     pub gpus_per_server: Value<u32>,

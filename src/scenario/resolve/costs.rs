@@ -7,7 +7,7 @@ use crate::cost::prices::DEFAULTS;
 use crate::cost::{Hardware, Prices};
 use crate::error::InputError;
 use crate::scenario::spec::{CostsSpec, HardwareCostSpec, RentedSpec};
-use crate::scenario::value::{Drawer, Value};
+use crate::uncertain::{Drawer, Value};
 
 /// A price: a finite number of dollars, zero or more.
 fn price(field: &str, value: f64) -> Result<(), InputError> {

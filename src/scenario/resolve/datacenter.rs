@@ -8,7 +8,7 @@ use crate::error::InputError;
 use crate::facility::{Component, Facility, PueModel, ServerPower};
 use crate::fleet::{EdgeConfig, FailureModel};
 use crate::scenario::spec::{EdgeSpec, FacilitySpec, FailuresSpec, ServerSpec};
-use crate::scenario::value::Drawer;
+use crate::uncertain::Drawer;
 
 /// The server's component list, or the HGX-class default for `gpus` GPUs of `gpu`.
 pub(super) fn server(

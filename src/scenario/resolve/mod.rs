@@ -4,7 +4,6 @@
 
 use super::Scenario;
 use super::spec::{CatalogRef, ScenarioSpec};
-use super::value::Drawer;
 use crate::catalog::Catalog;
 use crate::check;
 use crate::error::InputError;
@@ -14,6 +13,7 @@ use crate::perf_model::{
     Efficiencies, Overheads, Parallelism, ReplicaSetup, default_activation_reserve, plan_memory,
 };
 use crate::serve::SchedulerConfig;
+use crate::uncertain::Drawer;
 
 mod costs;
 mod datacenter;
@@ -93,12 +93,20 @@ fn resolve_drawn(
         ));
     }
 
-    let model =
-        lookup(&spec.model, |id| Catalog::builtin().model(id)).map_err(|e| e.under("model"))?;
-    model.validate().map_err(|e| e.under("model"))?;
-    let gpu = lookup(&spec.hardware.gpu, |id| Catalog::builtin().gpu(id))
-        .map_err(|e| e.under("hardware.gpu"))?;
-    gpu.validate().map_err(|e| e.under("hardware.gpu"))?;
+    let model = match &spec.model {
+        CatalogRef::Id(id) => Catalog::builtin()
+            .model(id)
+            .cloned()
+            .map_err(|e| e.under("model"))?,
+        CatalogRef::Inline(inline) => inline.resolve("model", d)?,
+    };
+    let gpu = match &spec.hardware.gpu {
+        CatalogRef::Id(id) => Catalog::builtin()
+            .gpu(id)
+            .cloned()
+            .map_err(|e| e.under("hardware.gpu"))?,
+        CatalogRef::Inline(inline) => inline.resolve("hardware.gpu", d)?,
+    };
 
     let workload = workload::resolve_workload(&spec.workload, d)?;
     let expected_requests = workload.mean_rate * study.horizon.0;
@@ -266,17 +274,6 @@ pub(super) fn hourly(
         check(&format!("{field}[{hour}]"), *value)?;
     }
     Ok(array)
-}
-
-/// A catalog entry by id, or the inline definition.
-fn lookup<T: Clone + 'static>(
-    reference: &CatalogRef<T>,
-    find: impl Fn(&str) -> Result<&'static T, InputError>,
-) -> Result<T, InputError> {
-    match reference {
-        CatalogRef::Id(id) => find(id).cloned(),
-        CatalogRef::Inline(inline) => Ok((**inline).clone()),
-    }
 }
 
 #[cfg(test)]
@@ -486,5 +483,16 @@ fleet: {servers: 1}
         assert!(error_of(&bad).contains("hardware.gpu.idle_power: must be below the tdp"));
         let typo = yaml.replace("kv_heads: 2", "kv_head: 2");
         assert!(error_of(&typo).contains("did you mean `kv_heads`"));
+        let uncertain = yaml.replace(
+            "memory_bandwidth: 500GB/s",
+            "memory_bandwidth: {uniform: [400GB/s, 600GB/s]}",
+        );
+        let drawn = crate::scenario::ScenarioFile::parse(&uncertain, "t")
+            .unwrap()
+            .scenario(2)
+            .unwrap();
+        let bandwidth = drawn.replica.gpu.memory_bandwidth.0;
+        assert!((400e9..600e9).contains(&bandwidth));
+        assert_eq!(drawn.inputs[0].field, "hardware.gpu.memory_bandwidth");
     }
 }

@@ -4,7 +4,7 @@ use super::hourly;
 use crate::check;
 use crate::error::InputError;
 use crate::scenario::spec::{DiurnalSpec, LengthSpec, WorkloadSpec};
-use crate::scenario::value::Drawer;
+use crate::uncertain::Drawer;
 use crate::workload::{DailyProfile, LengthShape, TokenLengths, Workload};
 use rand_distr::{LogNormal, Normal};
 
