@@ -79,6 +79,9 @@ pub enum Error {
     /// The scenario or another input is wrong.
     #[error("{0}")]
     Input(#[from] InputError),
+    /// The user stopped the study (Ctrl-C); nothing was written.
+    #[error("interrupted; the previous results were left as they were")]
+    Interrupted,
     /// Results could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Output {
@@ -90,10 +93,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit status for this failure: 2 for bad input, 1 otherwise.
+    /// The process exit status for this failure: 2 for bad input, 130 for an interrupt (as
+    /// shells report SIGINT), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) => 2,
+            Error::Interrupted => 130,
             Error::Output { .. } => 1,
         }
     }

@@ -3,10 +3,13 @@
 use clap::{Parser, Subcommand};
 use fleetsim::catalog::Catalog;
 use fleetsim::perf_model::ModelShape;
+use fleetsim::study::{Options, run_study};
 use fleetsim::units::si;
 use fleetsim::{Error, report, scenario};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Simulate the datacenters that serve large language models.
@@ -19,16 +22,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Simulate a scenario and write summary.json, summary.md and timeseries.csv.
+    /// Simulate a scenario's runs and write the study: summary.json, summary.md, runs.csv,
+    /// timeseries.csv, charts/ and report.html.
     Run {
         /// The scenario YAML file.
         scenario: PathBuf,
-        /// Results folder (replaced whole); default results/<scenario name>.
+        /// Results folder (replaced whole, only once every file is written); default
+        /// results/<scenario name>.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Seed of the random streams, instead of the scenario's study.seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Monte Carlo runs, instead of the scenario's study.runs.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        runs: Option<u64>,
+        /// Worker threads (default: every core); the results do not depend on it.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        threads: Option<u64>,
+        /// Print nothing but errors, and draw no progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Check a scenario and print the fleet it describes, without simulating.
     Check {
@@ -68,23 +82,47 @@ fn run(cli: Cli) -> Result<(), Error> {
             scenario: path,
             out,
             seed,
+            runs,
+            threads,
+            quiet,
         } => {
             let mut file = scenario::load(&path)?;
             if let Some(seed) = seed {
                 file.set_seed(seed);
             }
-            let scenario = file.scenario(0)?;
+            if let Some(runs) = runs {
+                file.set_runs(runs);
+            }
+            // Ctrl-C stops the study between runs; the previous results stay as they were.
+            static CANCEL: AtomicBool = AtomicBool::new(false);
+            let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
             let started = Instant::now();
-            let result = fleetsim::study::run(&scenario);
+            let options = Options {
+                threads: threads.map(|t| t as usize),
+                progress: !quiet && std::io::stderr().is_terminal(),
+                cancel: Some(&CANCEL),
+            };
+            let study = run_study(&file, &options)?;
             let elapsed = started.elapsed();
-            let dir = out.unwrap_or_else(|| report::default_output_dir(&scenario.name));
-            let doc = report::write_run(&dir, &scenario, &result)?;
-            println!("{}", report::markdown::summary_text(&doc));
-            println!(
-                "wrote {} (simulated in {:.2} s)",
-                dir.display(),
-                elapsed.as_secs_f64()
-            );
+            let dir = out.unwrap_or_else(|| report::default_output_dir(&study.first_scenario.name));
+            let (doc, run) = report::write_study(&dir, &study, Some(&CANCEL))?;
+            if !quiet {
+                if study.runs == 1 {
+                    println!("{}", report::markdown::summary_text(&run));
+                } else {
+                    println!("{}", report::markdown::study_text(&doc));
+                }
+                println!(
+                    "wrote {} ({} simulated in {:.2} s)",
+                    dir.display(),
+                    if study.runs == 1 {
+                        "1 run".to_string()
+                    } else {
+                        format!("{} runs", study.runs)
+                    },
+                    elapsed.as_secs_f64()
+                );
+            }
             Ok(())
         }
         Command::Check { scenario: path } => {

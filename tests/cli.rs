@@ -49,7 +49,7 @@ fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 #[test]
-fn quickstart_writes_the_three_outputs() {
+fn quickstart_writes_the_study_folder() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("quickstart");
     let output = run_into(Path::new("scenarios/quickstart.yaml"), &out, &[]);
@@ -58,16 +58,18 @@ fn quickstart_writes_the_three_outputs() {
     assert!(printed.contains("TTFT"), "{printed}");
 
     let json: Value = serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["schema_version"], 3);
     assert_eq!(json["scenario"]["name"], "quickstart");
-    let r = &json["results"]["requests"];
+    assert_eq!(json["runs"], 1);
+    let first = &json["first_run"];
+    let r = &first["results"]["requests"];
     let count = |k: &str| r[k].as_u64().unwrap();
     assert!(count("arrived") > 400_000);
     assert_eq!(
         count("arrived"),
         count("completed") + count("rejected") + count("failed") + count("in_flight")
     );
-    let cost = &json["cost"];
+    let cost = &first["cost"];
     let lines = cost["lines"].as_array().unwrap();
     let total: f64 = lines
         .iter()
@@ -75,19 +77,38 @@ fn quickstart_writes_the_three_outputs() {
         .sum();
     assert!((total - cost["total_usd_per_day"].as_f64().unwrap()).abs() < 1e-6);
     assert!(total > 0.0);
-    let energy = &json["energy"];
+    let headline = json["headlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["key"] == "cost_usd_per_day")
+        .unwrap();
+    assert_eq!(headline["mean"].as_f64().unwrap(), total);
+    let energy = &first["energy"];
     assert!(energy["facility_kwh"].as_f64().unwrap() > energy["it_kwh"].as_f64().unwrap());
     let markdown = fs::read_to_string(out.join("summary.md")).unwrap();
-    assert!(markdown.contains("## Latency") && markdown.contains("time to first token"));
-    assert!(markdown.contains("## Cost per day") && markdown.contains("## Power and energy"));
+    assert!(markdown.contains("## The answer") && markdown.contains("### Latency"));
+    assert!(markdown.contains("### Cost per day") && markdown.contains("### Power and energy"));
     let csv = fs::read_to_string(out.join("timeseries.csv")).unwrap();
     assert_eq!(
         csv.lines().count(),
         1 + 1440,
         "a header and one row per minute"
     );
-    assert!(csv.starts_with("t_start_s,duration_s,arrivals,"));
-    assert!(csv.lines().next().unwrap().ends_with(",facility_kw,pue"));
+    assert!(csv.starts_with("t_start_s,duration_s,arrivals_per_s_p5,arrivals_per_s_p50,"));
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",pue_p5,pue_p50,pue_p95")
+    );
+    let runs = fs::read_to_string(out.join("runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 2);
+    assert!(
+        runs.starts_with("run,cost_usd_per_day,"),
+        "no uncertain inputs: {runs}"
+    );
+    assert!(out.join("report.html").exists());
 }
 
 #[test]
@@ -116,7 +137,13 @@ fn same_scenario_and_seed_give_identical_bytes() {
     for out in [&a, &b] {
         assert!(run_into(&scenario, out, &[]).status.success());
     }
-    for file in ["summary.json", "summary.md", "timeseries.csv"] {
+    for file in [
+        "summary.json",
+        "summary.md",
+        "timeseries.csv",
+        "runs.csv",
+        "report.html",
+    ] {
         assert_eq!(
             fs::read(a.join(file)).unwrap(),
             fs::read(b.join(file)).unwrap(),

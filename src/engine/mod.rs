@@ -8,5 +8,5 @@ pub mod time;
 
 pub use queue::EventQueue;
 pub use rng::{Stream, Streams};
-pub use simulation::{RunOutput, simulate};
+pub use simulation::simulate;
 pub use time::SimTime;

@@ -12,7 +12,7 @@ use crate::fleet::{EdgeLink, Failures, Part, ReplicaLoad, Router};
 use crate::perf_model::PerfModel;
 use crate::scenario::Scenario;
 use crate::serve::{Attempt, KvCache, Replica};
-use crate::stats::{Capacity, Recorder, RunSummary, TimeSeriesRow};
+use crate::stats::{Capacity, Recorder, RunMeasurements};
 use crate::workload::{Request, RequestSource};
 use rand::rngs::Xoshiro256PlusPlus;
 
@@ -36,15 +36,6 @@ enum Event {
     Failure(Part),
     /// A failed part comes back.
     Repair(Part),
-}
-
-/// What one run produces.
-#[derive(Clone, Debug)]
-pub struct RunOutput {
-    /// Headline figures.
-    pub summary: RunSummary,
-    /// One row per time-series interval.
-    pub timeseries: Vec<TimeSeriesRow>,
 }
 
 /// A replica and what the engine knows about it.
@@ -77,7 +68,7 @@ struct Simulation<'a> {
 }
 
 /// Simulates one run of `scenario` with the random streams `streams`.
-pub fn simulate(scenario: &Scenario, streams: Streams) -> RunOutput {
+pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
     let replica_count = scenario.fleet.replicas as usize;
     let template = Slot {
         replica: Replica::new(
@@ -108,11 +99,7 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunOutput {
     sim.run();
     sim.close();
     let capacity = sim.capacity();
-    let (summary, timeseries) = sim.recorder.finish(&capacity);
-    RunOutput {
-        summary,
-        timeseries,
-    }
+    sim.recorder.finish(&capacity)
 }
 
 impl Simulation<'_> {

@@ -6,7 +6,7 @@
 //!
 //! where `u_c` is the step's achieved share of peak tensor throughput and `u_m` its share of
 //! peak memory bandwidth. The floor and weights are fitted per GPU to measured power
-//! (`examples/fit_gpu_power.rs`, `docs/POWER.md`).
+//! (`docs/examples/fit_gpu_power.rs`, `docs/POWER.md`).
 
 use crate::catalog::Gpu;
 use crate::perf_model::Activity;

@@ -5,13 +5,14 @@ use crate::cost::{Hardware, Ledger};
 use crate::facility::{EnergySummary, PueModel};
 use crate::perf_model::ModelShape;
 use crate::scenario::Scenario;
-use crate::stats::RunSummary;
-use crate::study::RunResult;
+use crate::stats::{RunSummary, SloTarget, Spread, spread};
+use crate::study::{HEADLINES, RunResult, StudyResult};
 use serde::Serialize;
 
 /// Version of the `summary.json` layout; raised when a field changes meaning or goes away.
-/// 2: energy moved into `energy` (with servers and cooling), `cost` added.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 2: energy moved into `energy` (with servers and cooling), `cost` added. 3: a study of many
+/// runs: `headlines`, `cost_breakdown`, `slo`, `inputs`; run 0's figures under `first_run`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Everything `summary.json` holds.
 #[derive(Clone, Debug, Serialize)]
@@ -256,6 +257,153 @@ impl RunDocument {
             results: result.summary,
             energy: result.energy,
             cost: result.cost.clone(),
+        }
+    }
+}
+
+/// A headline figure's distribution, as `summary.json` holds it.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeadlineEntry {
+    /// Key (the `runs.csv` column).
+    pub key: &'static str,
+    /// Label.
+    pub label: &'static str,
+    /// Unit.
+    pub unit: &'static str,
+    /// The distribution across runs.
+    #[serde(flatten)]
+    pub spread: Spread,
+}
+
+/// An uncertain input, as `summary.json` holds it.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputEntry {
+    /// Field path.
+    pub field: String,
+    /// Distribution as written.
+    pub distribution: String,
+    /// The values drawn across runs.
+    pub drawn: Spread,
+    /// Spearman's rank correlation with the daily cost.
+    pub rank_correlation_with_cost: Option<f64>,
+}
+
+/// A bill line's mean across runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct CostLineEntry {
+    /// Category.
+    pub category: &'static str,
+    /// Item.
+    pub item: String,
+    /// Mean $ per day.
+    pub mean_usd_per_day: f64,
+}
+
+/// The SLO and how often the runs met it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SloEntry {
+    /// The targets (run 0's).
+    pub targets: Vec<SloTarget>,
+    /// Share of runs that met every target.
+    pub attainment: f64,
+}
+
+/// Everything `summary.json` holds for a study.
+#[derive(Clone, Debug, Serialize)]
+pub struct StudyDocument {
+    /// Layout version.
+    pub schema_version: u32,
+    /// The fleetsim release that wrote it.
+    pub fleetsim_version: &'static str,
+    /// What was simulated (with `runs`).
+    pub scenario: ScenarioInfo,
+    /// Runs in the study.
+    pub runs: u64,
+    /// How the fleet was built (run 0; uncertain inputs vary by run).
+    pub configuration: Configuration,
+    /// Headline figures across runs.
+    pub headlines: Vec<HeadlineEntry>,
+    /// Mean bill across runs.
+    pub cost_breakdown: Vec<CostLineEntry>,
+    /// Latency targets.
+    pub slo: SloEntry,
+    /// Uncertain inputs, strongest pull on the cost first.
+    pub inputs: Vec<InputEntry>,
+    /// Run 0 in full.
+    pub first_run: FirstRun,
+}
+
+/// Run 0's detailed results.
+#[derive(Clone, Debug, Serialize)]
+pub struct FirstRun {
+    /// The engine's figures.
+    pub results: RunSummary,
+    /// Energy.
+    pub energy: EnergySummary,
+    /// The bill.
+    pub cost: Ledger,
+}
+
+impl StudyDocument {
+    /// The document of `study`.
+    pub fn new(study: &StudyResult) -> StudyDocument {
+        let run = RunDocument::new(&study.first_scenario, &study.first_run);
+        let slo_index = HEADLINES
+            .iter()
+            .position(|h| h.key == "slo_met")
+            .expect("slo_met is a headline");
+        StudyDocument {
+            schema_version: SCHEMA_VERSION,
+            fleetsim_version: env!("CARGO_PKG_VERSION"),
+            scenario: run.scenario,
+            runs: study.runs,
+            configuration: run.configuration,
+            headlines: HEADLINES
+                .iter()
+                .zip(&study.headlines)
+                .map(|(h, spread)| HeadlineEntry {
+                    key: h.key,
+                    label: h.label,
+                    unit: h.unit,
+                    spread: *spread,
+                })
+                .collect(),
+            cost_breakdown: study
+                .cost_lines
+                .iter()
+                .map(|(category, item, usd)| CostLineEntry {
+                    category,
+                    item: item.clone(),
+                    mean_usd_per_day: *usd,
+                })
+                .collect(),
+            slo: SloEntry {
+                targets: study.slo.targets.clone(),
+                attainment: study.headlines[slo_index].mean,
+            },
+            inputs: study
+                .sensitivity
+                .iter()
+                .map(|s| {
+                    let values = &study
+                        .inputs
+                        .iter()
+                        .find(|i| i.field == s.field)
+                        .expect("every sensitivity has its input")
+                        .values;
+                    InputEntry {
+                        field: s.field.clone(),
+                        distribution: s.distribution.clone(),
+                        drawn: spread(values),
+                        rank_correlation_with_cost: s.rho,
+                    }
+                })
+                .collect(),
+            first_run: FirstRun {
+                results: run.results,
+                energy: run.energy,
+                cost: run.cost,
+            },
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `summary.md` and the summary printed after a run, rendered from the run document.
 
-use super::document::RunDocument;
+use super::document::{RunDocument, StudyDocument};
 use crate::stats::LatencySummary;
 use std::fmt::Write;
 
@@ -64,22 +64,11 @@ fn latency_row(name: &str, l: &LatencySummary) -> Vec<String> {
     row
 }
 
-/// The Markdown report of a run.
-pub fn summary_markdown(doc: &RunDocument) -> String {
+/// The detailed sections of one run (fleet, requests, throughput, latency, utilisation,
+/// power, network, failures, cost), each under a `##` heading.
+pub fn run_sections(doc: &RunDocument) -> String {
     let (s, c, r) = (&doc.scenario, &doc.configuration, &doc.results);
     let mut out = String::new();
-    let _ = writeln!(out, "# fleetsim run: {}\n", s.name);
-    if !s.description.is_empty() {
-        let _ = writeln!(out, "{}\n", s.description);
-    }
-    let _ = writeln!(
-        out,
-        "One simulated run of {:.1} h from midnight, seed {} (fleetsim {}, summary schema {}).\n",
-        s.horizon_s / 3600.0,
-        s.seed,
-        doc.fleetsim_version,
-        doc.schema_version
-    );
 
     let fleet = [
         (
@@ -366,6 +355,268 @@ pub fn summary_markdown(doc: &RunDocument) -> String {
         bill.carbon_kg_per_day,
         c.hardware_pricing
     );
+    out
+}
+
+/// A figure with its unit, for tables: `$1,234.56`, `12.3%`, `0.412 s`, `1,234`.
+fn figure(value: f64, unit: &str) -> String {
+    if !value.is_finite() {
+        return "–".into();
+    }
+    match unit {
+        "$" | "$/day" => usd(value),
+        "share" => percent(value),
+        "s" => duration(Some(value)),
+        "1 = yes" => percent(value),
+        _ if value.abs() >= 1000.0 => count(value.round() as u64),
+        _ => format!("{value:.3}"),
+    }
+}
+
+/// The Markdown report of a study: the answer with its interval, the headline figures across
+/// runs, the mean bill, the uncertain inputs and what drives the cost, the charts, and run 0
+/// in detail.
+pub fn study_markdown(doc: &StudyDocument, run: &RunDocument) -> String {
+    let s = &doc.scenario;
+    let mut out = String::new();
+    let _ = writeln!(out, "# fleetsim study: {}\n", s.name);
+    if !s.description.is_empty() {
+        let _ = writeln!(out, "{}\n", s.description);
+    }
+    let _ = writeln!(
+        out,
+        "{} of {:.1} h from midnight, seed {} (fleetsim {}, summary schema {}).\n",
+        plural(doc.runs, "simulated run"),
+        s.horizon_s / 3600.0,
+        s.seed,
+        doc.fleetsim_version,
+        doc.schema_version
+    );
+    let headline = |key: &str| {
+        doc.headlines
+            .iter()
+            .find(|h| h.key == key)
+            .expect("a known headline")
+    };
+    let cost = headline("cost_usd_per_day");
+    let _ = writeln!(out, "## The answer\n");
+    if doc.runs > 1 {
+        let _ = writeln!(
+            out,
+            "**{} per day** on average (95% confidence interval of the mean {} – {}); 90% of \
+             runs cost between {} and {}. ",
+            usd(cost.spread.mean),
+            usd(cost.spread.ci95_low),
+            usd(cost.spread.ci95_high),
+            usd(cost.spread.p5),
+            usd(cost.spread.p95)
+        );
+    } else {
+        let _ = writeln!(out, "**{} per day**. ", usd(cost.spread.mean));
+    }
+    let _ = writeln!(
+        out,
+        "That is {} per 1,000 requests and {} per million output tokens.",
+        figure(headline("usd_per_1k_requests").spread.mean, "$"),
+        figure(headline("usd_per_1m_output_tokens").spread.mean, "$")
+    );
+    if !doc.slo.targets.is_empty() {
+        let targets: Vec<String> = doc
+            .slo
+            .targets
+            .iter()
+            .map(|t| format!("{} ≤ {}", t.name(), duration(Some(t.max_s))))
+            .collect();
+        let _ = writeln!(
+            out,
+            "The SLO ({}) was met in {} of runs.",
+            targets.join(", "),
+            percent(doc.slo.attainment)
+        );
+    }
+    out.push('\n');
+
+    let rows: Vec<Vec<String>> = doc
+        .headlines
+        .iter()
+        .map(|h| {
+            let v = |x: f64| figure(x, h.unit);
+            let label = if h.unit.is_empty() || matches!(h.unit, "$" | "share" | "s" | "1 = yes") {
+                h.label.to_string()
+            } else {
+                format!("{} ({})", h.label, h.unit)
+            };
+            if doc.runs > 1 {
+                vec![
+                    label,
+                    v(h.spread.mean),
+                    format!("{} – {}", v(h.spread.ci95_low), v(h.spread.ci95_high)),
+                    v(h.spread.p5),
+                    v(h.spread.p50),
+                    v(h.spread.p95),
+                ]
+            } else {
+                vec![label, v(h.spread.mean)]
+            }
+        })
+        .collect();
+    if doc.runs > 1 {
+        section(
+            &mut out,
+            "Headline figures across runs",
+            &["figure", "mean", "95% CI of the mean", "p5", "p50", "p95"],
+            "lrrrrr",
+            &rows,
+        );
+    } else {
+        section(
+            &mut out,
+            "Headline figures",
+            &["figure", "value"],
+            "lr",
+            &rows,
+        );
+    }
+
+    let total: f64 = doc.cost_breakdown.iter().map(|l| l.mean_usd_per_day).sum();
+    let lines: Vec<Vec<String>> = doc
+        .cost_breakdown
+        .iter()
+        .filter(|l| l.mean_usd_per_day != 0.0)
+        .map(|l| {
+            vec![
+                l.category.to_string(),
+                l.item.clone(),
+                usd(l.mean_usd_per_day),
+                percent(l.mean_usd_per_day / total.max(f64::MIN_POSITIVE)),
+            ]
+        })
+        .collect();
+    section(
+        &mut out,
+        "Cost per day, mean across runs",
+        &["category", "item", "$ per day", "share"],
+        "llrr",
+        &lines,
+    );
+
+    if doc.inputs.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Uncertain inputs\n\nNone: every value is fixed, so runs differ only by their \
+             random traffic and failures.\n"
+        );
+    } else {
+        let rows: Vec<Vec<String>> = doc
+            .inputs
+            .iter()
+            .map(|i| {
+                vec![
+                    format!("`{}`", i.field),
+                    i.distribution.clone(),
+                    format!("{:.4}", i.drawn.p5),
+                    format!("{:.4}", i.drawn.p50),
+                    format!("{:.4}", i.drawn.p95),
+                    i.rank_correlation_with_cost
+                        .map_or("–".into(), |rho| format!("{rho:+.2}")),
+                ]
+            })
+            .collect();
+        section(
+            &mut out,
+            "Uncertain inputs and what drives the cost",
+            &["input", "distribution", "p5", "p50", "p95", "ρ with cost"],
+            "llrrrr",
+            &rows,
+        );
+        let _ = writeln!(
+            out,
+            "ρ is Spearman's rank correlation between the input and the daily cost across runs; \
+             the strongest drivers come first (`charts/tornado.svg`).\n"
+        );
+    }
+
+    let _ = writeln!(out, "## Charts\n");
+    for kind in crate::report::charts::ChartKind::ALL {
+        let _ = writeln!(
+            out,
+            "- {}: `charts/{}.svg`, `charts/{}.png`",
+            kind.title(),
+            kind.stem(),
+            kind.stem()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nPer-interval p5/p50/p95 across runs are in `timeseries.csv`; every run's inputs and \
+         headline figures in `runs.csv`; everything together in `report.html`.\n"
+    );
+
+    let _ = writeln!(out, "## Run 0 in detail\n");
+    out.push_str(
+        &run_sections(run)
+            .replace("\n## ", "\n### ")
+            .replacen("## ", "### ", 1),
+    );
+    out
+}
+
+/// The few lines printed after a study of many runs.
+pub fn study_text(doc: &StudyDocument) -> String {
+    let headline = |key: &str| &doc.headlines.iter().find(|h| h.key == key).unwrap().spread;
+    let cost = headline("cost_usd_per_day");
+    let mut out = format!(
+        "{}: {} runs of {:.1} h\n  cost       {} per day (95% CI {} – {}; p5 {} – p95 {})\n",
+        doc.scenario.name,
+        doc.runs,
+        doc.scenario.horizon_s / 3600.0,
+        usd(cost.mean),
+        usd(cost.ci95_low),
+        usd(cost.ci95_high),
+        usd(cost.p5),
+        usd(cost.p95)
+    );
+    let per_1k = headline("usd_per_1k_requests");
+    let _ = writeln!(
+        out,
+        "  unit cost  {} per 1k requests (p5 {} – p95 {})",
+        figure(per_1k.mean, "$"),
+        figure(per_1k.p5, "$"),
+        figure(per_1k.p95, "$")
+    );
+    for (key, label) in [("ttft_p99_s", "TTFT p99"), ("tpot_p99_s", "TPOT p99")] {
+        let h = headline(key);
+        let _ = writeln!(
+            out,
+            "  {label:<10} median {} (p5 {} – p95 {})",
+            figure(h.p50, "s"),
+            figure(h.p5, "s"),
+            figure(h.p95, "s")
+        );
+    }
+    let busy = headline("gpu_busy");
+    let _ = write!(
+        out,
+        "  GPUs       {} busy on average; SLO met in {} of runs",
+        percent(busy.mean),
+        if doc.slo.targets.is_empty() {
+            "all (none set)".to_string()
+        } else {
+            percent(doc.slo.attainment)
+        }
+    );
+    if let Some(top) = doc
+        .inputs
+        .first()
+        .filter(|i| i.rank_correlation_with_cost.is_some())
+    {
+        let _ = write!(
+            out,
+            "\n  driver     {} (ρ {:+.2} with cost)",
+            top.field,
+            top.rank_correlation_with_cost.unwrap_or(0.0)
+        );
+    }
     out
 }
 

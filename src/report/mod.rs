@@ -1,18 +1,20 @@
 //! Reports: the run document, its JSON, Markdown and CSV renderings, and the folder they
 //! are written to. The only layer that touches the file system for output.
 
+pub mod charts;
 pub mod document;
+pub mod html;
 pub mod markdown;
 pub mod output_dir;
-pub mod timeseries_csv;
+pub mod tables;
 
-pub use document::RunDocument;
+pub use document::{RunDocument, StudyDocument};
 pub use output_dir::OutputDir;
 
 use crate::error::Error;
-use crate::scenario::Scenario;
-use crate::study::RunResult;
+use crate::study::StudyResult;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The default results folder of a scenario: `results/<name>`, with characters that are
 /// awkward in file names replaced by `-`.
@@ -31,22 +33,51 @@ pub fn default_output_dir(scenario_name: &str) -> PathBuf {
     Path::new("results").join(if safe.is_empty() { "scenario" } else { safe })
 }
 
-/// Writes `summary.json`, `summary.md` and `timeseries.csv` for a run into `dir`, replacing
-/// it whole; returns the document for printing.
-pub fn write_run(
+/// Writes a study into `dir`, replacing it whole: `summary.json`, `summary.md`, `runs.csv`,
+/// `timeseries.csv`, `charts/` (SVG and PNG) and `report.html`. Returns the study document and
+/// run 0's, for printing.
+pub fn write_study(
     dir: &Path,
-    scenario: &Scenario,
-    result: &RunResult,
-) -> Result<RunDocument, Error> {
-    let doc = RunDocument::new(scenario, result);
-    let mut json = serde_json::to_vec_pretty(&doc).expect("the run document serialises");
+    study: &StudyResult,
+    cancel: Option<&AtomicBool>,
+) -> Result<(StudyDocument, RunDocument), Error> {
+    let doc = StudyDocument::new(study);
+    let run = RunDocument::new(&study.first_scenario, &study.first_run);
+    let mut json = serde_json::to_vec_pretty(&doc).expect("the study document serialises");
     json.push(b'\n');
+    let markdown = markdown::study_markdown(&doc, &run);
+
     let out = OutputDir::create(dir)?;
     out.write("summary.json", &json)?;
-    out.write("summary.md", markdown::summary_markdown(&doc).as_bytes())?;
-    out.write("timeseries.csv", &timeseries_csv::timeseries_csv(result))?;
+    out.write("summary.md", markdown.as_bytes())?;
+    out.write("runs.csv", &tables::runs_csv(study))?;
+    out.write("timeseries.csv", &tables::timeseries_csv(study))?;
+    out.create_dir("charts")?;
+    let mut svgs = Vec::new();
+    for kind in charts::ChartKind::ALL {
+        let svg = charts::svg(kind, study).map_err(|e| chart_error(dir, kind, e))?;
+        out.write(&format!("charts/{}.svg", kind.stem()), svg.as_bytes())?;
+        let png = out.path(&format!("charts/{}.png", kind.stem()));
+        charts::png(kind, study, &png).map_err(|e| chart_error(dir, kind, e))?;
+        svgs.push((kind, svg));
+    }
+    let title = format!("fleetsim: {}", doc.scenario.name);
+    out.write(
+        "report.html",
+        html::report_html(&title, &markdown, &svgs).as_bytes(),
+    )?;
+    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        return Err(Error::Interrupted);
+    }
     out.commit()?;
-    Ok(doc)
+    Ok((doc, run))
+}
+
+fn chart_error(dir: &Path, kind: charts::ChartKind, message: String) -> Error {
+    Error::Output {
+        path: dir.join("charts").join(kind.stem()),
+        source: std::io::Error::other(message),
+    }
 }
 
 #[cfg(test)]

@@ -54,6 +54,17 @@ impl OutputDir {
         fs::write(&path, contents).map_err(io_error(&self.target.join(name)))
     }
 
+    /// Makes a subfolder.
+    pub fn create_dir(&self, name: &str) -> Result<(), Error> {
+        let path = self.staging.join(name);
+        fs::create_dir_all(&path).map_err(io_error(&self.target.join(name)))
+    }
+
+    /// Where a file named `name` is being written, for writers that take a path.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.staging.join(name)
+    }
+
     /// Replaces the target folder with what was written.
     pub fn commit(mut self) -> Result<PathBuf, Error> {
         let previous = sibling(&self.target, "previous");

@@ -14,6 +14,7 @@ use crate::facility::{Facility, GpuPowerModel};
 use crate::fleet::{EdgeConfig, FailureModel, FleetLayout, RouterPolicy};
 use crate::perf_model::{MemoryPlan, ReplicaSetup};
 use crate::serve::SchedulerConfig;
+use crate::stats::Slo;
 use crate::units::Seconds;
 use crate::workload::Workload;
 
@@ -60,4 +61,6 @@ pub struct Scenario {
     pub failures: Option<FailureModel>,
     /// Prices.
     pub prices: Prices,
+    /// Latency targets.
+    pub slo: Slo,
 }

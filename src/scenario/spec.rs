@@ -53,6 +53,60 @@ pub struct ScenarioSpec {
     /// Prices.
     #[serde(default)]
     pub costs: CostsSpec,
+    /// Latency targets.
+    #[serde(default)]
+    pub slo: SloSpec,
+}
+
+/// `slo:` — latency targets: `{metric}_p{50,90,99}` at most a duration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloSpec {
+    /// Median time to first token.
+    #[serde(default)]
+    pub ttft_p50: Option<Value<Seconds>>,
+    /// 90th-percentile time to first token.
+    #[serde(default)]
+    pub ttft_p90: Option<Value<Seconds>>,
+    /// 99th-percentile time to first token.
+    #[serde(default)]
+    pub ttft_p99: Option<Value<Seconds>>,
+    /// Median time per output token.
+    #[serde(default)]
+    pub tpot_p50: Option<Value<Seconds>>,
+    /// 90th-percentile time per output token.
+    #[serde(default)]
+    pub tpot_p90: Option<Value<Seconds>>,
+    /// 99th-percentile time per output token.
+    #[serde(default)]
+    pub tpot_p99: Option<Value<Seconds>>,
+    /// Median end-to-end latency.
+    #[serde(default)]
+    pub e2e_p50: Option<Value<Seconds>>,
+    /// 90th-percentile end-to-end latency.
+    #[serde(default)]
+    pub e2e_p90: Option<Value<Seconds>>,
+    /// 99th-percentile end-to-end latency.
+    #[serde(default)]
+    pub e2e_p99: Option<Value<Seconds>>,
+}
+
+impl SloSpec {
+    /// The targets written, with their metric and percentile.
+    pub fn targets(&self) -> [(crate::stats::LatencyMetric, u8, &Option<Value<Seconds>>); 9] {
+        use crate::stats::LatencyMetric::{E2e, Tpot, Ttft};
+        [
+            (Ttft, 50, &self.ttft_p50),
+            (Ttft, 90, &self.ttft_p90),
+            (Ttft, 99, &self.ttft_p99),
+            (Tpot, 50, &self.tpot_p50),
+            (Tpot, 90, &self.tpot_p90),
+            (Tpot, 99, &self.tpot_p99),
+            (E2e, 50, &self.e2e_p50),
+            (E2e, 90, &self.e2e_p90),
+            (E2e, 99, &self.e2e_p99),
+        ]
+    }
 }
 
 /// `study:` — seed, horizon, time-series resolution.

@@ -64,6 +64,32 @@ impl LatencyStats {
         (self.count() > 0).then(|| self.histogram.value_at_quantile(q) as f64 / MICROS)
     }
 
+    /// Adds the samples of `other` (merging is exact: counts add bucket by bucket).
+    pub fn merge(&mut self, other: &LatencyStats) {
+        self.histogram
+            .add(&other.histogram)
+            .expect("histograms of equal bounds merge");
+        self.sum_s += other.sum_s;
+        self.max_s = self.max_s.max(other.max_s);
+    }
+
+    /// The cumulative distribution at the upper edge of each bucket with samples: pairs of
+    /// (seconds, share of samples at or below).
+    pub fn cdf(&self) -> Vec<(f64, f64)> {
+        let total = self.count() as f64;
+        let mut seen = 0u64;
+        self.histogram
+            .iter_recorded()
+            .map(|bucket| {
+                seen += bucket.count_since_last_iteration();
+                (
+                    bucket.value_iterated_to() as f64 / MICROS,
+                    seen as f64 / total,
+                )
+            })
+            .collect()
+    }
+
     /// Mean and percentiles.
     pub fn summary(&self) -> LatencySummary {
         let count = self.count();
@@ -96,6 +122,35 @@ mod tests {
         assert!((s.p90_s.unwrap() - 0.900).abs() < 0.001);
         assert!((s.p99_s.unwrap() - 0.990).abs() < 0.001);
         assert_eq!(s.max_s, Some(1.0));
+    }
+
+    #[test]
+    fn merged_stats_equal_stats_of_all_samples() {
+        let (mut a, mut b, mut all) = (
+            LatencyStats::default(),
+            LatencyStats::default(),
+            LatencyStats::default(),
+        );
+        for ms in 1..=500 {
+            a.record(ms as f64 / 1000.0);
+            all.record(ms as f64 / 1000.0);
+        }
+        for ms in 501..=1000 {
+            b.record(ms as f64 / 1000.0);
+            all.record(ms as f64 / 1000.0);
+        }
+        a.merge(&b);
+        let (merged, direct) = (a.summary(), all.summary());
+        assert!((merged.mean_s.unwrap() - direct.mean_s.unwrap()).abs() < 1e-12);
+        assert_eq!(
+            (merged.count, merged.p50_s, merged.p99_s, merged.max_s),
+            (direct.count, direct.p50_s, direct.p99_s, direct.max_s)
+        );
+        let cdf = a.cdf();
+        assert_eq!(cdf.last().unwrap().1, 1.0);
+        assert!(cdf.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+        let median = cdf.iter().find(|(_, share)| *share >= 0.5).unwrap().0;
+        assert!((median - 0.5).abs() < 0.001, "{median}");
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! Statistics of a run in memory that does not grow with the number of requests: streaming
 //! latency quantiles, time-weighted levels, per-interval series and the run summary.
 
+pub mod across_runs;
 pub mod latency;
 pub mod recorder;
+pub mod slo;
 pub mod summary;
 pub mod timeseries;
 
+pub use across_runs::{Spread, quantile, rank_correlation, spread};
 pub use latency::{LatencyStats, LatencySummary};
-pub use recorder::{Counters, Recorder};
-pub use summary::{Capacity, RunSummary, TimeSeriesRow};
+pub use recorder::{Counters, LatencyDistributions, Recorder, RunMeasurements};
+pub use slo::{LatencyMetric, Slo, SloTarget};
+pub use summary::{Capacity, Latencies, RunSummary, TimeSeriesRow};
 pub use timeseries::TimeSeries;

@@ -59,6 +59,37 @@ pub struct Counters {
     pub edge_egress_busy_s: f64,
 }
 
+/// The full latency distributions of a run, mergeable across runs.
+#[derive(Clone, Debug, Default)]
+pub struct LatencyDistributions {
+    /// Time to first token.
+    pub ttft: LatencyStats,
+    /// Time per output token.
+    pub tpot: LatencyStats,
+    /// End to end.
+    pub e2e: LatencyStats,
+}
+
+impl LatencyDistributions {
+    /// Adds another run's samples.
+    pub fn merge(&mut self, other: &LatencyDistributions) {
+        self.ttft.merge(&other.ttft);
+        self.tpot.merge(&other.tpot);
+        self.e2e.merge(&other.e2e);
+    }
+}
+
+/// Everything the engine measured in one run.
+#[derive(Clone, Debug)]
+pub struct RunMeasurements {
+    /// Headline figures.
+    pub summary: RunSummary,
+    /// One row per time-series interval.
+    pub timeseries: Vec<TimeSeriesRow>,
+    /// Latency distributions.
+    pub latency: LatencyDistributions,
+}
+
 /// The measurements of one run.
 #[derive(Clone, Debug)]
 pub struct Recorder {
@@ -210,14 +241,19 @@ impl Recorder {
         self.levels_since_s = self.levels_since_s.max(t);
     }
 
-    /// Closes the record at the horizon and works out the summary and the series rows.
-    pub fn finish(mut self, capacity: &Capacity) -> (RunSummary, Vec<TimeSeriesRow>) {
+    /// Closes the record at the horizon and works out the summary, the series rows and the
+    /// latency distributions.
+    pub fn finish(mut self, capacity: &Capacity) -> RunMeasurements {
         self.integrate_levels(self.horizon_s);
-        let rows = super::summary::series_rows(&self.series, capacity);
-        (
-            RunSummary::from_record(&self, self.horizon_s, capacity),
-            rows,
-        )
+        RunMeasurements {
+            summary: RunSummary::from_record(&self, self.horizon_s, capacity),
+            timeseries: super::summary::series_rows(&self.series, capacity),
+            latency: LatencyDistributions {
+                ttft: self.ttft,
+                tpot: self.tpot,
+                e2e: self.e2e,
+            },
+        }
     }
 }
 

@@ -1,73 +1,332 @@
-//! Studies: one run of a scenario taken from the engine's measurements through the
-//! facility's energy to the day's bill.
+//! Studies: many runs of a scenario, each with its own draw of the uncertain inputs and its
+//! own random day, spread over threads and gathered into distributions.
+//!
+//! Run `i` depends only on `(seed, i)`: its inputs are drawn from per-field streams and its
+//! simulation from per-purpose streams of that run. Results are gathered in run order, so the
+//! outputs are the same bytes whatever the number of threads.
 
-use crate::cost::{Ledger, Usage, ledger};
-use crate::engine::{Streams, simulate};
-use crate::facility::{EnergySummary, FacilityRow};
-use crate::scenario::Scenario;
-use crate::stats::{RunSummary, TimeSeriesRow};
+pub mod headline;
+pub mod run;
 
-/// Everything one run produces.
-#[derive(Clone, Debug)]
-pub struct RunResult {
-    /// The engine's measurements.
-    pub summary: RunSummary,
-    /// Energy by where it goes.
-    pub energy: EnergySummary,
-    /// The bill.
-    pub cost: Ledger,
-    /// The engine's series, one row per interval.
-    pub timeseries: Vec<TimeSeriesRow>,
-    /// The facility's power in the same intervals.
-    pub power: Vec<FacilityRow>,
+pub use headline::{HEADLINES, Headline};
+pub use run::{RunResult, run};
+
+use crate::error::{Error, InputError};
+use crate::facility::FacilityRow;
+use crate::scenario::{Scenario, ScenarioFile};
+use crate::stats::{LatencyDistributions, Slo, Spread, TimeSeriesRow, rank_correlation, spread};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A per-interval series a study reports bands of.
+#[derive(Clone, Copy, Debug)]
+pub struct Series {
+    /// Column stem in `timeseries.csv`.
+    pub key: &'static str,
+    /// Label for people.
+    pub label: &'static str,
+    value: fn(&TimeSeriesRow, &FacilityRow) -> f64,
 }
 
-/// Simulates `scenario` (its run's streams come from its seed and run index) and prices it.
-pub fn run(scenario: &Scenario) -> RunResult {
-    let output = simulate(
-        scenario,
-        Streams {
-            seed: scenario.seed,
-            run: scenario.run,
-        },
+macro_rules! series {
+    ($key:literal, $label:literal, |$t:ident, $p:ident| $body:expr) => {
+        Series {
+            key: $key,
+            label: $label,
+            value: |$t: &TimeSeriesRow, $p: &FacilityRow| $body,
+        }
+    };
+}
+
+/// The series of `timeseries.csv`, each as p5, p50 and p95 across runs.
+pub const SERIES: &[Series] = &[
+    series!("arrivals_per_s", "arrivals per second", |t, _p| {
+        t.arrivals as f64 / t.duration_s
+    }),
+    series!(
+        "output_tokens_per_s",
+        "output tokens per second",
+        |t, _p| { t.output_tokens_per_s }
+    ),
+    series!("waiting_mean", "requests waiting", |t, _p| t.waiting_mean),
+    series!("running_mean", "requests running", |t, _p| t.running_mean),
+    series!("gpu_busy", "GPU busy (share)", |t, _p| t.gpu_busy),
+    series!("flops_util", "FLOP utilisation (share)", |t, _p| t
+        .flops_util),
+    series!("kv_cache", "KV cache in use (share)", |t, _p| t.kv_cache),
+    series!("gpu_power_kw", "GPU power (kW)", |t, _p| t.gpu_power_kw),
+    series!("it_kw", "IT power (kW)", |_t, p| p.it_kw),
+    series!("facility_kw", "facility power (kW)", |_t, p| p.facility_kw),
+    series!("pue", "PUE", |_t, p| p.pue),
+];
+
+/// How a study runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options<'a> {
+    /// Worker threads; all cores when absent.
+    pub threads: Option<usize>,
+    /// Whether to draw a progress bar on the terminal.
+    pub progress: bool,
+    /// Set to stop the study between runs (Ctrl-C).
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// An uncertain input across runs.
+#[derive(Clone, Debug)]
+pub struct InputSeries {
+    /// Field path.
+    pub field: String,
+    /// Its distribution, as written.
+    pub distribution: String,
+    /// The value of each run.
+    pub values: Vec<f64>,
+}
+
+/// How strongly an input drives the daily cost.
+#[derive(Clone, Debug)]
+pub struct Sensitivity {
+    /// Field path.
+    pub field: String,
+    /// Its distribution.
+    pub distribution: String,
+    /// Spearman's rank correlation with the daily cost, `None` when either does not vary.
+    pub rho: Option<f64>,
+}
+
+/// The p5, p50 and p95 of every [`SERIES`] in one interval.
+#[derive(Clone, Debug)]
+pub struct Band {
+    /// Interval start, seconds from midnight.
+    pub t_start_s: f64,
+    /// Interval length.
+    pub duration_s: f64,
+    /// Per series: p5, p50, p95.
+    pub values: Vec<[f64; 3]>,
+}
+
+/// A whole study.
+#[derive(Clone, Debug)]
+pub struct StudyResult {
+    /// Runs.
+    pub runs: u64,
+    /// Run 0, resolved: the configuration shown in reports.
+    pub first_scenario: Box<Scenario>,
+    /// Run 0 in full.
+    pub first_run: Box<RunResult>,
+    /// Every run's headline figures, aligned with [`HEADLINES`].
+    pub outputs: Vec<Vec<f64>>,
+    /// The distribution of each headline figure.
+    pub headlines: Vec<Spread>,
+    /// The uncertain inputs.
+    pub inputs: Vec<InputSeries>,
+    /// Inputs by their pull on the daily cost, strongest first.
+    pub sensitivity: Vec<Sensitivity>,
+    /// Mean of each bill line across runs: category, item, $ per day.
+    pub cost_lines: Vec<(&'static str, String, f64)>,
+    /// Per-interval bands.
+    pub bands: Vec<Band>,
+    /// Latencies of all runs together.
+    pub latency: LatencyDistributions,
+    /// The latency targets (run 0's).
+    pub slo: Slo,
+}
+
+impl StudyResult {
+    /// The spread of the headline called `key`.
+    pub fn headline(&self, key: &str) -> Option<&Spread> {
+        HEADLINES
+            .iter()
+            .position(|h| h.key == key)
+            .map(|i| &self.headlines[i])
+    }
+}
+
+/// What the study keeps of one run.
+struct Record {
+    inputs: Vec<crate::scenario::Drawn>,
+    outputs: Vec<f64>,
+    series: Vec<Vec<f64>>,
+    cost_lines: Vec<(&'static str, String, f64)>,
+    latency: LatencyDistributions,
+    full: Option<RunResult>,
+}
+
+fn record(scenario: &Scenario, result: RunResult, keep: bool) -> Record {
+    let series = result
+        .timeseries
+        .iter()
+        .zip(&result.power)
+        .map(|(t, p)| SERIES.iter().map(|s| (s.value)(t, p)).collect())
+        .collect();
+    Record {
+        inputs: scenario.inputs.clone(),
+        outputs: HEADLINES
+            .iter()
+            .map(|h| h.value(&result, &scenario.slo))
+            .collect(),
+        series,
+        cost_lines: result
+            .cost
+            .lines
+            .iter()
+            .map(|l| (l.category, l.item.clone(), l.usd_per_day))
+            .collect(),
+        latency: result.latency.clone(),
+        full: keep.then_some(result),
+    }
+}
+
+/// Runs every run of `file` and gathers the distributions.
+pub fn run_study(file: &ScenarioFile, options: &Options) -> Result<StudyResult, Error> {
+    let runs = file.runs();
+    // Resolve every run first, so that a bad draw stops the study before any work.
+    let scenarios = (0..runs)
+        .map(|i| file.scenario(i))
+        .collect::<Result<Vec<_>, InputError>>()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| {
+            InputError::general(format!("cannot start {:?} threads: {e}", options.threads))
+        })?;
+    let bar = if options.progress {
+        ProgressBar::with_draw_target(Some(runs), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} elapsed, ~{eta} left")
+            .expect("a valid template"),
     );
-    let s = scenario;
-    let provisioned = s
-        .facility
-        .provisioned_server_power(s.fleet.gpus_per_server, s.replica.gpu.tdp);
-    let provisioned_it_kw = provisioned.0 * s.fleet.servers as f64 / 1e3;
-    let power = s
-        .facility
-        .rows(&output.timeseries, s.fleet.servers, provisioned);
-    let summary = output.summary;
-    let completed = summary.requests.completed;
-    let output_tokens = summary.throughput.output_tokens;
-    let energy = s.facility.summary(
-        &output.timeseries,
-        &power,
-        provisioned_it_kw,
-        completed,
-        output_tokens,
-    );
-    let cost = ledger(
-        &s.prices,
-        &Usage {
-            horizon_s: s.horizon.0,
-            servers: s.fleet.servers,
-            gpus_per_server: s.fleet.gpus_per_server,
-            provisioned_it_kw,
-            rows: &output.timeseries,
-            power: &power,
-            egress_gb: summary.network.edge_egress_gb,
-            completed,
-            output_tokens,
-        },
-    );
-    RunResult {
-        summary,
-        energy,
-        cost,
-        timeseries: output.timeseries,
-        power,
+    let cancelled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+
+    // Runs go in chunks so that memory holds a chunk's latency histograms at most.
+    let chunk = (pool.current_num_threads() * 4).max(8);
+    let mut records = Vec::with_capacity(scenarios.len());
+    let mut latency = LatencyDistributions::default();
+    for batch in scenarios.chunks(chunk) {
+        let done: Vec<Option<Record>> = pool.install(|| {
+            batch
+                .par_iter()
+                .map(|scenario| {
+                    if cancelled() {
+                        return None;
+                    }
+                    let result = run(scenario);
+                    bar.inc(1);
+                    Some(record(scenario, result, scenario.run == 0))
+                })
+                .collect()
+        });
+        if cancelled() {
+            bar.abandon();
+            return Err(Error::Interrupted);
+        }
+        for mut record in done.into_iter().flatten() {
+            latency.merge(&record.latency);
+            record.latency = LatencyDistributions::default();
+            records.push(record);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(gather(scenarios, records, latency))
+}
+
+/// Turns the runs' records into the study's distributions.
+fn gather(
+    scenarios: Vec<Scenario>,
+    mut records: Vec<Record>,
+    latency: LatencyDistributions,
+) -> StudyResult {
+    let runs = records.len();
+    let first_run = records[0].full.take().expect("run 0 is kept whole");
+    let outputs: Vec<Vec<f64>> = records.iter().map(|r| r.outputs.clone()).collect();
+    let headlines = (0..HEADLINES.len())
+        .map(|h| {
+            let values: Vec<f64> = outputs
+                .iter()
+                .map(|o| o[h])
+                .filter(|v| v.is_finite())
+                .collect();
+            spread(&values)
+        })
+        .collect();
+
+    let inputs: Vec<InputSeries> = records[0]
+        .inputs
+        .iter()
+        .map(|first| InputSeries {
+            field: first.field.clone(),
+            distribution: first.distribution.clone(),
+            values: records
+                .iter()
+                .map(|r| {
+                    r.inputs
+                        .iter()
+                        .find(|d| d.field == first.field)
+                        .map_or(f64::NAN, |d| d.value)
+                })
+                .collect(),
+        })
+        .collect();
+    let cost: Vec<f64> = outputs.iter().map(|o| o[0]).collect();
+    let mut sensitivity: Vec<Sensitivity> = inputs
+        .iter()
+        .map(|input| Sensitivity {
+            field: input.field.clone(),
+            distribution: input.distribution.clone(),
+            rho: rank_correlation(&input.values, &cost),
+        })
+        .collect();
+    sensitivity.sort_by(|a, b| {
+        let strength = |s: &Sensitivity| s.rho.map_or(-1.0, f64::abs);
+        strength(b).total_cmp(&strength(a))
+    });
+
+    let mut cost_lines: Vec<(&'static str, String, f64)> = Vec::new();
+    for record in &records {
+        for (category, item, usd) in &record.cost_lines {
+            match cost_lines
+                .iter_mut()
+                .find(|(c, i, _)| c == category && i == item)
+            {
+                Some(line) => line.2 += usd / runs as f64,
+                None => cost_lines.push((category, item.clone(), usd / runs as f64)),
+            }
+        }
+    }
+
+    let intervals = first_run.timeseries.len();
+    let bands = (0..intervals)
+        .map(|i| {
+            let row = &first_run.timeseries[i];
+            Band {
+                t_start_s: row.t_start_s,
+                duration_s: row.duration_s,
+                values: (0..SERIES.len())
+                    .map(|s| {
+                        let across: Vec<f64> = records.iter().map(|r| r.series[i][s]).collect();
+                        let spread = spread(&across);
+                        [spread.p5, spread.p50, spread.p95]
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+
+    let first_scenario = scenarios.into_iter().next().expect("at least one run");
+    StudyResult {
+        runs: runs as u64,
+        slo: first_scenario.slo.clone(),
+        first_scenario: Box::new(first_scenario),
+        first_run: Box::new(first_run),
+        outputs,
+        headlines,
+        inputs,
+        sensitivity,
+        cost_lines,
+        bands,
+        latency,
     }
 }

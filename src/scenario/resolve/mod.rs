@@ -13,6 +13,7 @@ use crate::perf_model::{
     Efficiencies, Overheads, Parallelism, ReplicaSetup, default_activation_reserve, plan_memory,
 };
 use crate::serve::SchedulerConfig;
+use crate::stats::{Slo, SloTarget};
 use crate::uncertain::Drawer;
 
 mod costs;
@@ -206,6 +207,19 @@ fn resolve_drawn(
     let edge = datacenter::edge(&spec.network.edge, d)?;
     let failures = datacenter::failures(&spec.failures, d)?;
     let prices = costs::prices(&spec.costs, &gpu, d)?;
+    let mut slo = Slo::default();
+    for (metric, percentile, target) in spec.slo.targets() {
+        if let Some(target) = target {
+            let field = format!("slo.{}_p{percentile}", metric.name());
+            let max = d.value(&field, target);
+            check::positive(&field, max.0)?;
+            slo.targets.push(SloTarget {
+                metric,
+                percentile,
+                max_s: max.0,
+            });
+        }
+    }
 
     let replica = ReplicaSetup {
         tensor_link: layout.tensor_link(scale_up, nic),
@@ -250,6 +264,7 @@ fn resolve_drawn(
         edge,
         failures,
         prices,
+        slo,
     })
 }
 
