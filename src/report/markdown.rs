@@ -368,9 +368,28 @@ fn figure(value: f64, unit: &str) -> String {
         "share" => percent(value),
         "s" => duration(Some(value)),
         "1 = yes" => percent(value),
-        _ if value.abs() >= 1000.0 => count(value.round() as u64),
-        _ => format!("{value:.3}"),
+        "count" if value >= 100.0 => count(value.round() as u64),
+        "count" => format!("{value:.1}"),
+        _ => significant(value),
     }
+}
+
+/// A plain number to four significant digits, thousands separated when large.
+fn significant(value: f64) -> String {
+    if !value.is_finite() {
+        return "–".into();
+    }
+    if value.abs() >= 1000.0 {
+        let sign = if value < 0.0 { "-" } else { "" };
+        return format!("{sign}{}", count(value.abs().round() as u64));
+    }
+    let magnitude = if value == 0.0 {
+        0
+    } else {
+        value.abs().log10().floor() as i32
+    };
+    let decimals = (3 - magnitude).clamp(0, 6) as usize;
+    format!("{value:.decimals$}")
 }
 
 /// The Markdown report of a study: the answer with its interval, the headline figures across
@@ -439,9 +458,13 @@ pub fn study_markdown(doc: &StudyDocument, run: &RunDocument) -> String {
     let rows: Vec<Vec<String>> = doc
         .headlines
         .iter()
+        // A cost category no run has is left out.
+        .filter(|h| !(h.unit == "$/day" && h.spread.min == 0.0 && h.spread.max == 0.0))
         .map(|h| {
             let v = |x: f64| figure(x, h.unit);
-            let label = if h.unit.is_empty() || matches!(h.unit, "$" | "share" | "s" | "1 = yes") {
+            let label = if h.unit.is_empty()
+                || matches!(h.unit, "$" | "share" | "s" | "1 = yes" | "count")
+            {
                 h.label.to_string()
             } else {
                 format!("{} ({})", h.label, h.unit)
@@ -514,9 +537,9 @@ pub fn study_markdown(doc: &StudyDocument, run: &RunDocument) -> String {
                 vec![
                     format!("`{}`", i.field),
                     i.distribution.clone(),
-                    format!("{:.4}", i.drawn.p5),
-                    format!("{:.4}", i.drawn.p50),
-                    format!("{:.4}", i.drawn.p95),
+                    significant(i.drawn.p5),
+                    significant(i.drawn.p50),
+                    significant(i.drawn.p95),
                     i.rank_correlation_with_cost
                         .map_or("–".into(), |rho| format!("{rho:+.2}")),
                 ]
@@ -714,5 +737,10 @@ mod tests {
         assert_eq!(usd(-12.5), "-$12.50");
         assert_eq!(plural(1, "server"), "1 server");
         assert_eq!(plural(1200, "GPU"), "1,200 GPUs");
+        assert_eq!(significant(431_848.51), "431,849");
+        assert_eq!(significant(0.071_96), "0.07196");
+        assert_eq!(significant(1.2729), "1.273");
+        assert_eq!(figure(12.0, "count"), "12.0");
+        assert_eq!(figure(64_896.4, "count"), "64,896");
     }
 }

@@ -108,13 +108,16 @@ pub const HEADLINES: &[Headline] = &[
     headline!("carbon_kg_per_day", "emissions", "kg CO2e/day", |r, _s| {
         r.cost.carbon_kg_per_day
     }),
-    headline!("requests_completed", "requests completed", "", |r, _s| {
-        r.summary.requests.completed as f64
-    }),
+    headline!(
+        "requests_completed",
+        "requests completed",
+        "count",
+        |r, _s| { r.summary.requests.completed as f64 }
+    ),
     headline!(
         "requests_failed",
         "requests failed",
-        "",
+        "count",
         |r, _s| r.summary.requests.failed as f64
     ),
     headline!(
@@ -133,7 +136,7 @@ pub const HEADLINES: &[Headline] = &[
     headline!("kv_cache_mean", "KV cache in use", "share", |r, _s| {
         r.summary.utilization.kv_cache_mean
     }),
-    headline!("waiting_mean", "requests waiting", "", |r, _s| r
+    headline!("waiting_mean", "requests waiting (mean)", "", |r, _s| r
         .summary
         .utilization
         .waiting_mean),
