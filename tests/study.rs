@@ -50,6 +50,19 @@ fn run(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
     fleetsim(&args)
 }
 
+/// Runs the uncertain study into a fresh folder; the folder lives as long as the guard.
+fn uncertain_study() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = run(&scenario(dir.path(), UNCERTAIN), &out, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (dir, out)
+}
+
 /// Every file of a results folder, relative path and bytes, in name order.
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut found = Vec::new();
@@ -105,13 +118,7 @@ fn one_thread_and_two_write_identical_bytes() {
 
 #[test]
 fn runs_csv_holds_every_draw_and_the_summary_its_statistics() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    assert!(
-        run(&scenario(dir.path(), UNCERTAIN), &out, &[])
-            .status
-            .success()
-    );
+    let (_dir, out) = uncertain_study();
     let mut reader = csv::Reader::from_path(out.join("runs.csv")).unwrap();
     let headers = reader.headers().unwrap().clone();
     for input in [
@@ -171,13 +178,7 @@ fn runs_csv_holds_every_draw_and_the_summary_its_statistics() {
 
 #[test]
 fn charts_are_valid_png_and_svg_with_their_titles_and_the_html_holds_them_all() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    assert!(
-        run(&scenario(dir.path(), UNCERTAIN), &out, &[])
-            .status
-            .success()
-    );
+    let (_dir, out) = uncertain_study();
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     let titles = [
         ("cost", "Daily cost"),
