@@ -11,10 +11,24 @@ const OUTPUT: u64 = 8;
 /// request's service takes the same time, so the replica is an M/D/1 queue. No failures, and
 /// an edge link that carries no bytes, so nothing else adds delay.
 fn m_d_1_scenario(rate: f64, horizon_s: f64) -> Scenario {
+    one_at_a_time(&format!("rate: {rate}/s"), horizon_s)
+}
+
+/// The M/D/1 replica driven instead by `clients` closed-loop clients that pause `think`
+/// seconds between a response and their next request.
+fn closed_loop_scenario(clients: u64, think_s: f64, horizon_s: f64) -> Scenario {
+    one_at_a_time(
+        &format!("concurrency: {clients}\n  think_time: {think_s}s"),
+        horizon_s,
+    )
+}
+
+/// The deterministic-service replica under the `arrivals` lines of a workload.
+fn one_at_a_time(arrivals: &str, horizon_s: f64) -> Scenario {
     let yaml = format!(
         "
 workload:
-  rate: {rate}/s
+  {arrivals}
   prompt_tokens: {PROMPT}
   output_tokens: {OUTPUT}
 model: gpt2
@@ -26,7 +40,7 @@ failures: {{enabled: false}}
 network: {{edge: {{request_overhead_bytes: 0, request_bytes_per_token: 0, response_bytes_per_token: 0}}}}
 "
     );
-    from_yaml(&yaml, "m-d-1").expect("valid scenario")
+    from_yaml(&yaml, "one-at-a-time").expect("valid scenario")
 }
 
 /// The deterministic service time: one prefill step, then one decode step per further token,
@@ -129,4 +143,74 @@ failures: {enabled: false}
         "batches form: {}",
         s.utilization.batch_mean
     );
+}
+
+#[test]
+fn one_client_with_no_think_time_keeps_the_replica_exactly_busy() {
+    let probe = closed_loop_scenario(1, 0.0, 1.0);
+    let service = service_time(&probe);
+    let horizon = 2_000.0 * service;
+    let run = simulate(
+        &closed_loop_scenario(1, 0.0, horizon),
+        Streams { seed: 1, run: 0 },
+    );
+    let s = run.summary;
+    // Requests follow each other back to back: every one takes the service time and one
+    // more starts at the horizon's edge.
+    assert!((s.latency.e2e.mean_s.unwrap() - service).abs() < 1e-12);
+    assert!(
+        s.requests.completed.abs_diff(2_000) <= 1,
+        "{:?}",
+        s.requests
+    );
+    assert!(s.utilization.gpu_busy > 0.999, "{}", s.utilization.gpu_busy);
+}
+
+#[test]
+fn closed_loop_obeys_the_interactive_response_time_law() {
+    // N = X·(R + Z): clients = throughput × (response time + think time), exact for any
+    // closed system in steady state (Denning & Buzen 1978).
+    let (clients, think) = (8, 0.05);
+    let probe = closed_loop_scenario(clients, think, 1.0);
+    let service = service_time(&probe);
+    let horizon = 200_000.0 * service;
+    let run = simulate(
+        &closed_loop_scenario(clients, think, horizon),
+        Streams { seed: 2, run: 0 },
+    );
+    let s = run.summary;
+    let throughput = s.requests.completed as f64 / horizon;
+    let response = s.latency.e2e.mean_s.unwrap();
+    let law = throughput * (response + think);
+    assert!(
+        (law - clients as f64).abs() / (clients as f64) < 0.01,
+        "X(R+Z) = {law:.4} vs N = {clients} (X {throughput:.2}/s, R {response:.5} s)"
+    );
+    // Eight clients who think for less than the seven services ahead of them saturate it.
+    assert!(7.0 * service > think);
+    assert!(s.utilization.gpu_busy > 0.99, "{}", s.utilization.gpu_busy);
+}
+
+#[test]
+fn closed_loop_clients_back_off_when_every_request_is_refused() {
+    // Prompts larger than a step, without chunked prefill, are all refused; each client
+    // retries one `ERROR_BACKOFF` later, so the run ends instead of spinning at one instant.
+    let yaml = "
+workload:
+  concurrency: 4
+  prompt_tokens: 5000
+  output_tokens: 10
+model: gpt2
+hardware: {gpu: h100-sxm, gpus_per_server: 1}
+fleet: {servers: 1}
+scheduler: {chunked_prefill: false, max_tokens_per_step: 1000}
+study: {horizon: 100s, timeseries_interval: 1h}
+failures: {enabled: false}
+";
+    let scenario = from_yaml(yaml, "refused").unwrap();
+    let run = simulate(&scenario, Streams { seed: 4, run: 0 });
+    let s = run.summary.requests;
+    assert_eq!(s.completed, 0);
+    let expected = 4 * (100.0 / fleetsim::workload::ERROR_BACKOFF) as u64;
+    assert_eq!(s.arrived, expected, "{s:?}");
 }

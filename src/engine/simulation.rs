@@ -104,7 +104,7 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
 
 impl Simulation<'_> {
     fn run(&mut self) {
-        self.schedule_next_arrival();
+        self.schedule_first_arrivals();
         self.schedule_next_failure(SimTime::ZERO);
         while let Some((now, event)) = self.queue.pop() {
             if now >= self.horizon {
@@ -141,8 +141,29 @@ impl Simulation<'_> {
         );
     }
 
+    /// Puts the first arrivals on the queue: the next of an open stream, or every client of a
+    /// closed loop.
+    fn schedule_first_arrivals(&mut self) {
+        if self.source.is_closed() {
+            for request in self.source.initial_clients() {
+                self.queue.push(request.arrival, Event::Arrival(request));
+            }
+        } else {
+            self.schedule_next_arrival();
+        }
+    }
+
+    /// Puts an open stream's next arrival on the queue (only one is ever there).
     fn schedule_next_arrival(&mut self) {
         if let Some(request) = self.source.next_before(self.horizon) {
+            self.queue.push(request.arrival, Event::Arrival(request));
+        }
+    }
+
+    /// A request has ended (served, or refused or failed) and its user learnt so at `at`: a
+    /// closed-loop client sends its next one.
+    fn client_done(&mut self, at: SimTime, served: bool) {
+        if let Some(request) = self.source.follow_up(at, served, self.horizon) {
             self.queue.push(request.arrival, Event::Arrival(request));
         }
     }
@@ -165,6 +186,7 @@ impl Simulation<'_> {
         // Replicas are identical: one that can never serve the request means none can.
         if let Err(why) = self.slots[0].replica.admits(&request) {
             self.recorder.rejected(now, why);
+            self.client_done(now, false);
             return;
         }
         let at_router = SimTime::from_secs(self.edge.request(now.secs(), request.prompt_tokens));
@@ -188,6 +210,7 @@ impl Simulation<'_> {
         });
         let Some(index) = chosen else {
             self.recorder.failed(now);
+            self.client_done(now, false);
             return;
         };
         self.recorder.change_levels(now, 1, 0, 0);
@@ -201,13 +224,16 @@ impl Simulation<'_> {
         let bytes = self.scenario.edge.response_bytes_per_token * f64::from(emits);
         let seen = SimTime::from_secs(self.edge.response(now.secs(), emits.into())).max(now);
         let before = levels_of(&self.slots[index].replica);
-        let emitted = self.slots[index]
+        let finished = self.slots[index]
             .replica
             .finish_step(seen, &mut self.recorder);
-        debug_assert_eq!(emitted, u64::from(emits));
-        self.recorder.output_tokens(seen, emitted, bytes);
+        debug_assert_eq!(finished.emitted, u64::from(emits));
+        self.recorder.output_tokens(seen, finished.emitted, bytes);
         self.note_level_change(now, index, before);
         self.start_step(now, index);
+        for _ in 0..finished.completed {
+            self.client_done(seen, true);
+        }
     }
 
     /// Starts the next step of replica `index` if it has work.
@@ -264,6 +290,7 @@ impl Simulation<'_> {
         for attempt in evicted {
             if attempt.retries > max_retries {
                 self.recorder.failed(now);
+                self.client_done(now, false);
             } else {
                 self.recorder.retried();
                 self.route(now, attempt);

@@ -101,8 +101,10 @@ pub struct Configuration {
     pub kv_capacity_tokens: u64,
     /// Tokens per KV block.
     pub kv_block_tokens: u32,
-    /// Mean arrival rate, per second.
-    pub arrival_rate_mean_per_s: f64,
+    /// Mean arrival rate, per second, of an open stream; null for a closed loop.
+    pub arrival_rate_mean_per_s: Option<f64>,
+    /// How requests arrive, in words.
+    pub traffic: String,
     /// How PUE is set.
     pub pue: String,
     /// Share of the facility overhead that is cooling.
@@ -228,7 +230,8 @@ impl RunDocument {
                 kv_capacity_tokens: scenario.kv_blocks_per_replica
                     * u64::from(scenario.kv_block_tokens),
                 kv_block_tokens: scenario.kv_block_tokens,
-                arrival_rate_mean_per_s: scenario.workload.mean_rate,
+                arrival_rate_mean_per_s: scenario.workload.mean_rate(),
+                traffic: scenario.workload.arrivals.to_string(),
                 pue: describe_pue(&scenario.facility.pue),
                 cooling_share: scenario.facility.cooling_share,
                 hardware_pricing: describe_hardware(&scenario.prices.hardware),

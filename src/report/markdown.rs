@@ -121,14 +121,7 @@ pub fn run_sections(doc: &RunDocument) -> String {
                 c.kv_block_tokens
             ),
         ),
-        (
-            "Traffic",
-            format!(
-                "{:.2} requests/s on average ({} per day)",
-                c.arrival_rate_mean_per_s,
-                count((c.arrival_rate_mean_per_s * 86_400.0).round() as u64)
-            ),
-        ),
+        ("Traffic", c.traffic.clone()),
     ];
     let fleet: Vec<Vec<String>> = fleet
         .into_iter()

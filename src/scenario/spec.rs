@@ -138,12 +138,19 @@ impl Default for StudySpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
-    /// Mean daily volume (requests per day); give this or `rate`.
+    /// Mean daily volume (requests per day); give this, `rate` or `concurrency`.
     #[serde(default)]
     pub requests_per_day: Option<Value<f64>>,
-    /// Mean arrival rate; give this or `requests_per_day`.
+    /// Mean arrival rate; give this, `requests_per_day` or `concurrency`.
     #[serde(default)]
     pub rate: Option<Value<PerSec>>,
+    /// Clients in a closed loop, each sending its next request when its last one ends, as
+    /// benchmark load generators do; give this, `rate` or `requests_per_day`.
+    #[serde(default)]
+    pub concurrency: Option<Value<u64>>,
+    /// A closed-loop client's pause between a response and its next request; 0 when absent.
+    #[serde(default)]
+    pub think_time: Option<Value<Seconds>>,
     /// Shape of the day; flat when absent.
     #[serde(default)]
     pub diurnal: Option<DiurnalSpec>,

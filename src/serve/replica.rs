@@ -80,6 +80,15 @@ pub struct PlannedStep {
     pub prefill_tokens: u64,
 }
 
+/// What a finished step produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finished {
+    /// Output tokens emitted.
+    pub emitted: u64,
+    /// Requests completed.
+    pub completed: u64,
+}
+
 /// A request as a replica receives it: new, or retried after a failed replica dropped it
 /// (its first token, if the user already saw one, is not counted again).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,11 +275,12 @@ impl Replica {
 
     /// Applies the step in flight: emits tokens and completes requests. `seen` is when the
     /// step's tokens reach their users (its end, plus the edge link's delay), the time the
-    /// observer is told. Returns the output tokens emitted.
-    pub fn finish_step(&mut self, seen: SimTime, observer: &mut impl Observer) -> u64 {
+    /// observer is told.
+    pub fn finish_step(&mut self, seen: SimTime, observer: &mut impl Observer) -> Finished {
         debug_assert!(self.busy);
         self.busy = false;
         let mut emitted = 0;
+        let mut completed = 0;
         for seq in &mut self.running {
             if seq.scheduled == 0 {
                 continue;
@@ -303,10 +313,11 @@ impl Replica {
                 *context_tokens -= seq.known;
                 let first = seq.first_token.unwrap_or(seen);
                 observer.completed(&seq.request, first, seen);
+                completed += 1;
                 false
             });
         }
-        emitted
+        Finished { emitted, completed }
     }
 
     /// Moves the newest running sequence back to the front of the queue, freeing its cache.

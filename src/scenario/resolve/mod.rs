@@ -110,7 +110,7 @@ fn resolve_drawn(
     };
 
     let workload = workload::resolve_workload(&spec.workload, d)?;
-    let expected_requests = workload.mean_rate * study.horizon.0;
+    let expected_requests = workload.mean_rate().unwrap_or(0.0) * study.horizon.0;
     if expected_requests > MAX_REQUESTS {
         return Err(InputError::field(
             "workload",
@@ -325,11 +325,44 @@ fleet: {servers: 1}
     #[test]
     fn arrival_volume_must_be_given_once() {
         let both = BASE.replace("rate: 2/s", "rate: 2/s\n  requests_per_day: 1000");
-        assert!(error_of(&both).contains("either requests_per_day or rate, not both"));
+        assert!(error_of(&both).contains("one of requests_per_day, rate or concurrency"));
         let neither = BASE.replace("  rate: 2/s\n", "");
         assert!(error_of(&neither).contains("needs an arrival volume"));
         let daily = from_yaml(&BASE.replace("rate: 2/s", "requests_per_day: 8.64e4"), "t");
-        assert_eq!(daily.unwrap().workload.mean_rate, 1.0);
+        assert_eq!(daily.unwrap().workload.mean_rate(), Some(1.0));
+    }
+
+    #[test]
+    fn a_closed_loop_takes_clients_and_a_think_time() {
+        use crate::workload::Arrivals;
+        let closed = |with: &str| BASE.replace("rate: 2/s", with);
+        let s = from_yaml(&closed("concurrency: 16\n  think_time: 2s"), "t").unwrap();
+        assert_eq!(
+            s.workload.arrivals,
+            Arrivals::Closed {
+                clients: 16,
+                think: 2.0
+            }
+        );
+        assert_eq!(s.workload.mean_rate(), None);
+        let s = from_yaml(&closed("concurrency: 1"), "t").unwrap();
+        assert_eq!(
+            s.workload.arrivals,
+            Arrivals::Closed {
+                clients: 1,
+                think: 0.0
+            }
+        );
+        let both = closed("concurrency: 4\n  rate: 2/s");
+        assert!(error_of(&both).contains("not several"));
+        assert!(error_of(&closed("concurrency: 0")).contains("at least 1, got 0"));
+        assert!(error_of(&closed("concurrency: 2000000")).contains("the most clients"));
+        let shaped = closed("concurrency: 4\n  diurnal: {peak_to_trough: 2}");
+        assert!(error_of(&shaped).contains("shapes an open stream"));
+        let stray = BASE.replace("rate: 2/s", "rate: 2/s\n  think_time: 1s");
+        assert!(error_of(&stray).contains("applies to a closed loop"));
+        let negative = closed("concurrency: 4\n  think_time: -1s");
+        assert!(error_of(&negative).contains("workload.think_time"));
     }
 
     #[test]

@@ -5,44 +5,91 @@ use crate::check;
 use crate::error::InputError;
 use crate::scenario::spec::{DiurnalSpec, LengthSpec, WorkloadSpec};
 use crate::uncertain::Drawer;
-use crate::workload::{DailyProfile, LengthShape, TokenLengths, Workload};
+use crate::workload::{Arrivals, DailyProfile, LengthShape, TokenLengths, Workload};
 use rand_distr::{LogNormal, Normal};
 
+/// The most closed-loop clients one run may hold: each is a request in flight, so this bounds
+/// memory as `MAX_REQUESTS` bounds an open stream.
+const MAX_CLIENTS: u64 = 1_000_000;
+
 pub(super) fn resolve_workload(w: &WorkloadSpec, d: &mut Drawer) -> Result<Workload, InputError> {
-    let mean_rate = match (&w.requests_per_day, &w.rate) {
-        (Some(_), Some(_)) => {
+    Ok(Workload {
+        arrivals: resolve_arrivals(w, d)?,
+        prompt_tokens: resolve_lengths("workload.prompt_tokens", &w.prompt_tokens, d)?,
+        output_tokens: resolve_lengths("workload.output_tokens", &w.output_tokens, d)?,
+    })
+}
+
+/// An open stream from `requests_per_day` or `rate` (and `diurnal`), or a closed loop from
+/// `concurrency` (and `think_time`).
+fn resolve_arrivals(w: &WorkloadSpec, d: &mut Drawer) -> Result<Arrivals, InputError> {
+    let volumes = [
+        w.requests_per_day.is_some(),
+        w.rate.is_some(),
+        w.concurrency.is_some(),
+    ];
+    match volumes.iter().filter(|v| **v).count() {
+        0 => {
             return Err(InputError::field(
                 "workload",
-                "give either requests_per_day or rate, not both",
+                "needs an arrival volume: requests_per_day (e.g. 2e6), rate (e.g. 25/s) or \
+                 concurrency (e.g. 64 clients in a closed loop)",
             ));
         }
-        (None, None) => {
+        1 => {}
+        _ => {
             return Err(InputError::field(
                 "workload",
-                "needs an arrival volume: requests_per_day (e.g. 2e6) or rate (e.g. 25/s)",
+                "give one of requests_per_day, rate or concurrency, not several",
             ));
         }
-        (Some(per_day), None) => {
-            let per_day = d.value("workload.requests_per_day", per_day);
-            check::non_negative("workload.requests_per_day", per_day)?;
-            per_day / 86_400.0
+    }
+    if let Some(clients) = &w.concurrency {
+        if w.diurnal.is_some() {
+            return Err(InputError::field(
+                "workload.diurnal",
+                "shapes an open stream (rate or requests_per_day); a closed loop's rate is \
+                 whatever its clients sustain",
+            ));
         }
-        (None, Some(rate)) => {
-            let rate = d.value("workload.rate", rate);
-            check::non_negative("workload.rate", rate.0)?;
-            rate.0
-        }
+        let clients = d.value("workload.concurrency", clients);
+        check::at_least("workload.concurrency", clients, 1)?;
+        check::at_most(
+            "workload.concurrency",
+            clients,
+            MAX_CLIENTS,
+            "the most clients one run may simulate",
+        )?;
+        let think = w
+            .think_time
+            .as_ref()
+            .map_or(0.0, |t| d.value("workload.think_time", t).0);
+        check::non_negative("workload.think_time", think)?;
+        return Ok(Arrivals::Closed { clients, think });
+    }
+    if w.think_time.is_some() {
+        return Err(InputError::field(
+            "workload.think_time",
+            "applies to a closed loop; give concurrency beside it, or drop it",
+        ));
+    }
+    let mean_rate = if let Some(per_day) = &w.requests_per_day {
+        let per_day = d.value("workload.requests_per_day", per_day);
+        check::non_negative("workload.requests_per_day", per_day)?;
+        per_day / 86_400.0
+    } else {
+        let rate = w
+            .rate
+            .as_ref()
+            .map_or(0.0, |r| d.value("workload.rate", r).0);
+        check::non_negative("workload.rate", rate)?;
+        rate
     };
     let profile = match &w.diurnal {
         None => DailyProfile::flat(),
         Some(diurnal) => resolve_diurnal(diurnal, d)?,
     };
-    Ok(Workload {
-        mean_rate,
-        profile,
-        prompt_tokens: resolve_lengths("workload.prompt_tokens", &w.prompt_tokens, d)?,
-        output_tokens: resolve_lengths("workload.output_tokens", &w.output_tokens, d)?,
-    })
+    Ok(Arrivals::Open { mean_rate, profile })
 }
 
 fn resolve_diurnal(diurnal: &DiurnalSpec, d: &mut Drawer) -> Result<DailyProfile, InputError> {
