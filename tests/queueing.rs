@@ -164,6 +164,12 @@ fn one_client_with_no_think_time_keeps_the_replica_exactly_busy() {
         s.requests
     );
     assert!(s.utilization.gpu_busy > 0.999, "{}", s.utilization.gpu_busy);
+    // Alone on the replica, every gap between tokens is one decode step, so the mean gap is
+    // the mean time per output token; each completed request told OUTPUT − 1 gaps.
+    let (itl, tpot) = (&s.latency.itl, &s.latency.tpot);
+    assert!((itl.mean_s.unwrap() - tpot.mean_s.unwrap()).abs() < 1e-9);
+    assert!(itl.count >= s.requests.completed * (OUTPUT - 1));
+    assert!(itl.count < (s.requests.completed + 1) * (OUTPUT - 1));
 }
 
 #[test]

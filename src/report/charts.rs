@@ -316,20 +316,36 @@ fn cost<DB: DrawingBackend>(study: &StudyResult, area: &DrawingArea<DB, Shift>) 
     Ok(())
 }
 
-/// Cumulative distributions of TTFT, TPOT and end-to-end latency on log axes, with each SLO
+/// Cumulative distributions of TTFT, TPOT, inter-token gaps and end-to-end latency on log axes, with each SLO
 /// target as a vertical line.
 fn latency<DB: DrawingBackend>(
     study: &StudyResult,
     area: &DrawingArea<DB, Shift>,
 ) -> DrawResult<DB> {
-    let panels = area.split_evenly((1, 3));
+    let panels = area.split_evenly((2, 2));
     let l = &study.latency;
     let metrics = [
-        ("ttft", "time to first token (s)", &l.ttft),
-        ("tpot", "time per output token (s)", &l.tpot),
-        ("e2e", "end-to-end latency (s)", &l.e2e),
+        (
+            "ttft",
+            "time to first token (s)",
+            "share of requests",
+            &l.ttft,
+        ),
+        (
+            "tpot",
+            "time per output token (s)",
+            "share of requests",
+            &l.tpot,
+        ),
+        (
+            "itl",
+            "gap between output tokens (s)",
+            "share of tokens",
+            &l.itl,
+        ),
+        ("e2e", "end-to-end latency (s)", "share of requests", &l.e2e),
     ];
-    for (panel, (metric, label, stats)) in panels.iter().zip(metrics) {
+    for (panel, (metric, label, share, stats)) in panels.iter().zip(metrics) {
         let cdf = stats.cdf();
         let targets: Vec<_> = study
             .slo
@@ -355,7 +371,7 @@ fn latency<DB: DrawingBackend>(
         chart
             .configure_mesh()
             .x_desc(label)
-            .y_desc("share of requests")
+            .y_desc(share)
             .x_labels(4)
             .x_label_formatter(&|v| format!("{v:.3}"))
             .label_style(("sans-serif", 14))

@@ -188,6 +188,7 @@ pub fn run_sections(doc: &RunDocument) -> String {
         &[
             latency_row("time to first token", &l.ttft),
             latency_row("time per output token", &l.tpot),
+            latency_row("inter-token gap (per token)", &l.itl),
             latency_row("end to end", &l.e2e),
         ],
     );
@@ -669,7 +670,12 @@ pub fn summary_text(doc: &RunDocument) -> String {
         "  throughput {:.2} req/s, {:.0} output tokens/s",
         r.throughput.requests_per_s, r.throughput.output_tokens_per_s
     );
-    for (label, latency) in [("TTFT", &l.ttft), ("TPOT", &l.tpot), ("end to end", &l.e2e)] {
+    for (label, latency) in [
+        ("TTFT", &l.ttft),
+        ("TPOT", &l.tpot),
+        ("ITL", &l.itl),
+        ("end to end", &l.e2e),
+    ] {
         let _ = writeln!(
             out,
             "  {label:<10} p50 {}  p99 {}",

@@ -80,6 +80,15 @@ pub struct SloSpec {
     /// 99th-percentile time per output token.
     #[serde(default)]
     pub tpot_p99: Option<Value<Seconds>>,
+    /// Median gap between output tokens.
+    #[serde(default)]
+    pub itl_p50: Option<Value<Seconds>>,
+    /// 90th-percentile gap between output tokens.
+    #[serde(default)]
+    pub itl_p90: Option<Value<Seconds>>,
+    /// 99th-percentile gap between output tokens.
+    #[serde(default)]
+    pub itl_p99: Option<Value<Seconds>>,
     /// Median end-to-end latency.
     #[serde(default)]
     pub e2e_p50: Option<Value<Seconds>>,
@@ -93,8 +102,8 @@ pub struct SloSpec {
 
 impl SloSpec {
     /// The targets written, with their metric and percentile.
-    pub fn targets(&self) -> [(crate::stats::LatencyMetric, u8, &Option<Value<Seconds>>); 9] {
-        use crate::stats::LatencyMetric::{E2e, Tpot, Ttft};
+    pub fn targets(&self) -> [(crate::stats::LatencyMetric, u8, &Option<Value<Seconds>>); 12] {
+        use crate::stats::LatencyMetric::{E2e, Itl, Tpot, Ttft};
         [
             (Ttft, 50, &self.ttft_p50),
             (Ttft, 90, &self.ttft_p90),
@@ -102,6 +111,9 @@ impl SloSpec {
             (Tpot, 50, &self.tpot_p50),
             (Tpot, 90, &self.tpot_p90),
             (Tpot, 99, &self.tpot_p99),
+            (Itl, 50, &self.itl_p50),
+            (Itl, 90, &self.itl_p90),
+            (Itl, 99, &self.itl_p99),
             (E2e, 50, &self.e2e_p50),
             (E2e, 90, &self.e2e_p90),
             (E2e, 99, &self.e2e_p99),

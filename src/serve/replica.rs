@@ -22,6 +22,7 @@
 use super::kv_cache::KvCache;
 use crate::engine::time::SimTime;
 use crate::perf_model::{PerfModel, StepCost, StepWork};
+use crate::units::Seconds;
 use crate::workload::Request;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -67,6 +68,8 @@ pub trait Observer {
     fn completed(&mut self, request: &Request, first_token: SimTime, at: SimTime);
     /// `request` lost its KV cache at `at` and will be recomputed.
     fn preempted(&mut self, request: &Request, at: SimTime);
+    /// `tokens` output tokens each reached their user `gap` after the one before it.
+    fn inter_token(&mut self, gap: Seconds, tokens: u64);
 }
 
 /// A step a replica has started.
@@ -122,6 +125,8 @@ struct Sequence {
     blocks: u64,
     scheduled: u32,
     first_token: Option<SimTime>,
+    /// When its latest output token reached the user, if any (since it was last queued).
+    last_token: Option<SimTime>,
 }
 
 impl Sequence {
@@ -136,6 +141,7 @@ impl Sequence {
             blocks: 0,
             scheduled: 0,
             first_token: attempt.first_token,
+            last_token: None,
         }
     }
 
@@ -281,6 +287,9 @@ impl Replica {
         self.busy = false;
         let mut emitted = 0;
         let mut completed = 0;
+        // Gaps since each sequence's previous token, told in runs of equal gaps: in a
+        // steady batch every gap is the step time, so this is one call per step.
+        let mut gaps = (Seconds(0.0), 0);
         for seq in &mut self.running {
             if seq.scheduled == 0 {
                 continue;
@@ -296,7 +305,18 @@ impl Replica {
                     seq.first_token = Some(seen);
                     observer.first_token(&seq.request, seen);
                 }
+                if let Some(last) = seq.last_token.replace(seen) {
+                    let gap = seen - last;
+                    if gap != gaps.0 && gaps.1 > 0 {
+                        observer.inter_token(gaps.0, gaps.1);
+                        gaps.1 = 0;
+                    }
+                    gaps = (gap, gaps.1 + 1);
+                }
             }
+        }
+        if gaps.1 > 0 {
+            observer.inter_token(gaps.0, gaps.1);
         }
         let batch_done = match self.config.batching {
             Batching::Continuous => true,
@@ -447,6 +467,7 @@ mod tests {
         first: Vec<(u64, SimTime)>,
         done: Vec<(u64, SimTime, SimTime)>,
         preempted: Vec<u64>,
+        gaps: Vec<(Seconds, u64)>,
     }
 
     impl Observer for Log {
@@ -458,6 +479,9 @@ mod tests {
         }
         fn preempted(&mut self, r: &Request, _at: SimTime) {
             self.preempted.push(r.id);
+        }
+        fn inter_token(&mut self, gap: Seconds, tokens: u64) {
+            self.gaps.push((gap, tokens));
         }
     }
 
@@ -507,6 +531,8 @@ mod tests {
         assert_eq!(log.first, vec![(0, SimTime(1))]);
         assert_eq!(log.done, vec![(0, SimTime(1), SimTime(4))]);
         assert_eq!(replica.kv().used_blocks(), 0);
+        // Tokens 2–4 each came one step (one tick) after the one before.
+        assert_eq!(log.gaps, vec![(SimTime(1).since(SimTime::ZERO), 1); 3]);
     }
 
     #[test]
@@ -557,6 +583,17 @@ mod tests {
             "a recompute does not re-emit a first token"
         );
         assert_eq!(replica.kv().used_blocks(), 0);
+        // Every token after the first has a gap; the preempted request's wait for its
+        // recompute shows as one gap longer than a step.
+        assert_eq!(log.gaps.iter().map(|g| g.1).sum::<u64>(), 2 * 29);
+        assert_eq!(
+            log.gaps
+                .iter()
+                .filter(|g| g.0 > SimTime(1).since(SimTime::ZERO))
+                .map(|g| g.1)
+                .sum::<u64>(),
+            1
+        );
     }
 
     #[test]

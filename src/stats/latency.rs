@@ -48,9 +48,14 @@ pub struct LatencySummary {
 impl LatencyStats {
     /// Records one latency.
     pub fn record(&mut self, seconds: f64) {
+        self.record_n(seconds, 1);
+    }
+
+    /// Records `n` equal latencies.
+    pub fn record_n(&mut self, seconds: f64, n: u64) {
         let micros = (seconds * MICROS).round().max(1.0) as u64;
-        self.histogram.saturating_record(micros);
-        self.sum_s += seconds;
+        self.histogram.saturating_record_n(micros, n);
+        self.sum_s += seconds * n as f64;
         self.max_s = self.max_s.max(seconds);
     }
 

@@ -6,7 +6,7 @@ use super::summary::{Capacity, RunSummary, TimeSeriesRow};
 use super::timeseries::TimeSeries;
 use crate::engine::time::SimTime;
 use crate::serve::{Observer, PlannedStep, Rejection};
-use crate::units::Watts;
+use crate::units::{Seconds, Watts};
 use crate::workload::Request;
 
 /// Fleet-wide levels that change at events and are integrated over time.
@@ -66,6 +66,8 @@ pub struct LatencyDistributions {
     pub ttft: LatencyStats,
     /// Time per output token.
     pub tpot: LatencyStats,
+    /// Inter-token latency: the gap before each output token after a request's first.
+    pub itl: LatencyStats,
     /// End to end.
     pub e2e: LatencyStats,
 }
@@ -75,6 +77,7 @@ impl LatencyDistributions {
     pub fn merge(&mut self, other: &LatencyDistributions) {
         self.ttft.merge(&other.ttft);
         self.tpot.merge(&other.tpot);
+        self.itl.merge(&other.itl);
         self.e2e.merge(&other.e2e);
     }
 }
@@ -97,6 +100,7 @@ pub struct Recorder {
     pub(super) series: TimeSeries,
     pub(super) ttft: LatencyStats,
     pub(super) tpot: LatencyStats,
+    pub(super) itl: LatencyStats,
     pub(super) e2e: LatencyStats,
     pub(super) counts: Counters,
     pub(super) levels: Levels,
@@ -113,6 +117,7 @@ impl Recorder {
             series: TimeSeries::new(interval_s, horizon_s),
             ttft: LatencyStats::default(),
             tpot: LatencyStats::default(),
+            itl: LatencyStats::default(),
             e2e: LatencyStats::default(),
             counts: Counters::default(),
             levels: Levels::default(),
@@ -251,6 +256,7 @@ impl Recorder {
             latency: LatencyDistributions {
                 ttft: self.ttft,
                 tpot: self.tpot,
+                itl: self.itl,
                 e2e: self.e2e,
             },
         }
@@ -275,5 +281,9 @@ impl Observer for Recorder {
     fn preempted(&mut self, _request: &Request, at: SimTime) {
         self.counts.preemptions += 1;
         self.series.at(at.secs()).preemptions += 1;
+    }
+
+    fn inter_token(&mut self, gap: Seconds, tokens: u64) {
+        self.itl.record_n(gap.0, tokens);
     }
 }

@@ -10,8 +10,10 @@ use serde::Serialize;
 pub enum LatencyMetric {
     /// Time to first token.
     Ttft,
-    /// Time per output token.
+    /// Time per output token, per request.
     Tpot,
+    /// Inter-token latency: each gap between output tokens.
+    Itl,
     /// End to end.
     E2e,
 }
@@ -22,6 +24,7 @@ impl LatencyMetric {
         match self {
             LatencyMetric::Ttft => "ttft",
             LatencyMetric::Tpot => "tpot",
+            LatencyMetric::Itl => "itl",
             LatencyMetric::E2e => "e2e",
         }
     }
@@ -30,6 +33,7 @@ impl LatencyMetric {
         match self {
             LatencyMetric::Ttft => &latencies.ttft,
             LatencyMetric::Tpot => &latencies.tpot,
+            LatencyMetric::Itl => &latencies.itl,
             LatencyMetric::E2e => &latencies.e2e,
         }
     }
@@ -98,6 +102,7 @@ mod tests {
         Latencies {
             ttft: summary(ttft_p99),
             tpot: summary(tpot_p99),
+            itl: summary(tpot_p99),
             e2e: summary(30.0),
         }
     }

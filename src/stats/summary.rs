@@ -68,8 +68,10 @@ pub struct Throughput {
 pub struct Latencies {
     /// Time to first token, from arrival.
     pub ttft: LatencySummary,
-    /// Time per output token after the first.
+    /// Time per output token after the first, per request.
     pub tpot: LatencySummary,
+    /// Inter-token latency: the gap before each output token after a request's first.
+    pub itl: LatencySummary,
     /// Arrival to last token.
     pub e2e: LatencySummary,
 }
@@ -198,6 +200,7 @@ impl RunSummary {
             latency: Latencies {
                 ttft: r.ttft.summary(),
                 tpot: r.tpot.summary(),
+                itl: r.itl.summary(),
                 e2e: r.e2e.summary(),
             },
             utilization: Utilization {

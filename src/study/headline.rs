@@ -152,6 +152,9 @@ pub const HEADLINES: &[Headline] = &[
     headline!("tpot_p99_s", "TPOT p99", "s", |r, _s| or_nan(
         r.summary.latency.tpot.p99_s
     )),
+    headline!("itl_p99_s", "inter-token gap p99", "s", |r, _s| or_nan(
+        r.summary.latency.itl.p99_s
+    )),
     headline!("e2e_p50_s", "end to end p50", "s", |r, _s| or_nan(
         r.summary.latency.e2e.p50_s
     )),
