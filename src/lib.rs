@@ -55,6 +55,7 @@ pub mod study;
 pub mod suggest;
 pub mod uncertain;
 pub mod units;
+pub mod validate;
 pub mod workload;
 
 pub use error::{Error, InputError};

@@ -2,9 +2,11 @@
 
 use clap::{Parser, Subcommand};
 use fleetsim::catalog::Catalog;
+use fleetsim::perf_model::DEFAULTS;
 use fleetsim::perf_model::ModelShape;
 use fleetsim::study::{Options, run_study};
-use fleetsim::units::si;
+use fleetsim::units::{HumanUnit, Seconds, si};
+use fleetsim::validate::{self, Subset};
 use fleetsim::{Error, report, scenario};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -41,6 +43,32 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
         threads: Option<u64>,
         /// Print nothing but errors, and draw no progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Predict measured figures (a CSV of measurements with their configurations) and
+    /// report the error per row and per metric; optionally fit the step model first.
+    Validate {
+        /// The measurement CSV (format in the README).
+        file: PathBuf,
+        /// Results folder (replaced whole); default results/validate-<file name>.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Simulated time per configuration.
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        horizon: Seconds,
+        /// Fit compute_efficiency, memory_efficiency and step_overhead to the timing rows
+        /// before predicting.
+        #[arg(long)]
+        fit: bool,
+        /// Fit to the rows of one GPU or model only (`gpu=h100-sxm`, `model=llama-3.1-8b`)
+        /// and predict the others with it; implies --fit.
+        #[arg(long, value_parser = parse_subset)]
+        fit_on: Option<Subset>,
+        /// Worker threads (default: every core); the results do not depend on it.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        threads: Option<u64>,
+        /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,
     },
@@ -125,6 +153,40 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Validate {
+            file: path,
+            out,
+            horizon,
+            fit,
+            fit_on,
+            threads,
+            quiet,
+        } => {
+            let started = Instant::now();
+            let file = validate::file::read(&path)?;
+            let options = validate::Options {
+                horizon,
+                calibration: DEFAULTS,
+                fit: (fit || fit_on.is_some()).then_some(fit_on),
+                threads: threads.map(|t| t as usize),
+            };
+            let validation = validate::validate(file, &options).map_err(|e| e.in_file(&path))?;
+            let stem = path
+                .file_stem()
+                .map_or("measurements".into(), |s| s.to_string_lossy().into_owned());
+            let dir =
+                out.unwrap_or_else(|| report::default_output_dir(&format!("validate-{stem}")));
+            report::write_validation(&dir, &path.display().to_string(), &validation)?;
+            if !quiet {
+                println!("{}", report::validation::validation_text(&validation));
+                println!(
+                    "wrote {} (validated in {:.1} s)",
+                    dir.display(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        }
         Command::Check { scenario: path } => {
             let scenario = scenario::load(&path)?.scenario(0)?;
             print_check(&scenario);
@@ -150,6 +212,18 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+fn parse_duration(text: &str) -> Result<Seconds, String> {
+    match Seconds::parse(text) {
+        Ok(s) if s.0 > 0.0 => Ok(s),
+        Ok(_) => Err(format!("expected a positive duration, got `{text}`")),
+        Err(e) => Err(e),
+    }
+}
+
+fn parse_subset(text: &str) -> Result<Subset, String> {
+    Subset::parse(text).map_err(|e| e.message)
 }
 
 fn print_check(s: &fleetsim::scenario::Scenario) {

@@ -12,13 +12,13 @@ use crate::catalog::Gpu;
 use crate::perf_model::Activity;
 use crate::units::Watts;
 
-/// For GPUs without a fit of their own: the H100 SXM fit (floor 60% of TDP, `w_c` 1.60,
-/// `w_m` 0.16) with the floor scaled to the GPU's TDP.
-pub const FALLBACK_FLOOR_SHARE: f64 = 0.60;
+/// For GPUs without a fit of their own: the H100 SXM fit (floor 58% of TDP, `w_c` 1.62,
+/// `w_m` 0.28) with the floor scaled to the GPU's TDP.
+pub const FALLBACK_FLOOR_SHARE: f64 = 0.58;
 /// See [`FALLBACK_FLOOR_SHARE`].
-pub const FALLBACK_COMPUTE_WEIGHT: f64 = 1.60;
+pub const FALLBACK_COMPUTE_WEIGHT: f64 = 1.62;
 /// See [`FALLBACK_FLOOR_SHARE`].
-pub const FALLBACK_MEMORY_WEIGHT: f64 = 0.16;
+pub const FALLBACK_MEMORY_WEIGHT: f64 = 0.28;
 
 /// The power model of one GPU.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -15,14 +15,14 @@ use std::sync::Once;
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 
 /// Chart size in pixels (SVG user units).
-const SIZE: (u32, u32) = (1200, 700);
+pub(crate) const SIZE: (u32, u32) = (1200, 700);
 
 /// Line colours, in series order.
 const BLUE: RGBColor = RGBColor(31, 119, 180);
 const ORANGE: RGBColor = RGBColor(255, 127, 14);
 const GREEN: RGBColor = RGBColor(44, 160, 44);
 const RED: RGBColor = RGBColor(214, 39, 40);
-const PALETTE: [RGBColor; 6] = [
+pub(crate) const PALETTE: [RGBColor; 6] = [
     BLUE,
     ORANGE,
     GREEN,
@@ -80,7 +80,7 @@ impl ChartKind {
 }
 
 /// Registers the embedded font once per process.
-fn ensure_font() {
+pub(crate) fn ensure_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if register_font("sans-serif", FontStyle::Normal, FONT).is_err() {

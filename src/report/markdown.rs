@@ -45,7 +45,13 @@ fn count(n: u64) -> String {
 }
 
 /// Appends `## heading` and a table; `align` has one letter per column, `l` or `r`.
-fn section(out: &mut String, heading: &str, header: &[&str], align: &str, rows: &[Vec<String>]) {
+pub(crate) fn section(
+    out: &mut String,
+    heading: &str,
+    header: &[&str],
+    align: &str,
+    rows: &[Vec<String>],
+) {
     let _ = writeln!(out, "## {heading}\n\n| {} |", header.join(" | "));
     let rule: Vec<&str> = align
         .chars()
@@ -369,7 +375,7 @@ fn figure(value: f64, unit: &str) -> String {
 }
 
 /// A plain number to four significant digits, thousands separated when large.
-fn significant(value: f64) -> String {
+pub(crate) fn significant(value: f64) -> String {
     if !value.is_finite() {
         return "–".into();
     }

@@ -7,12 +7,15 @@ pub mod html;
 pub mod markdown;
 pub mod output_dir;
 pub mod tables;
+pub mod validation;
+pub mod validation_chart;
 
 pub use document::{RunDocument, StudyDocument};
 pub use output_dir::OutputDir;
 
 use crate::error::Error;
 use crate::study::StudyResult;
+use crate::validate::Validation;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -71,6 +74,29 @@ pub fn write_study(
     }
     out.commit()?;
     Ok((doc, run))
+}
+
+/// Writes a validation into `dir`, replacing it whole: `validation.md`, `validation.csv` and
+/// `charts/validation.{svg,png}`.
+pub fn write_validation(dir: &Path, title: &str, v: &Validation) -> Result<(), Error> {
+    let out = OutputDir::create(dir)?;
+    out.write(
+        "validation.md",
+        validation::validation_markdown(title, v).as_bytes(),
+    )?;
+    out.write("validation.csv", &validation::validation_csv(v))?;
+    out.create_dir("charts")?;
+    let failed = |message: String| Error::Output {
+        path: dir.join("charts").join("validation"),
+        source: std::io::Error::other(message),
+    };
+    out.write(
+        "charts/validation.svg",
+        validation_chart::svg(v).map_err(failed)?.as_bytes(),
+    )?;
+    validation_chart::png(v, &out.path("charts/validation.png")).map_err(failed)?;
+    out.commit()?;
+    Ok(())
 }
 
 fn chart_error(dir: &Path, kind: charts::ChartKind, message: String) -> Error {

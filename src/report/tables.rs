@@ -4,7 +4,7 @@
 use crate::study::{HEADLINES, SERIES, StudyResult};
 
 /// A number for CSV: the shortest form that reads back exactly; empty when missing.
-fn cell(value: f64) -> String {
+pub(crate) fn cell(value: f64) -> String {
     if value.is_finite() {
         value.to_string()
     } else {
@@ -12,7 +12,7 @@ fn cell(value: f64) -> String {
     }
 }
 
-fn write(header: Vec<String>, rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+pub(crate) fn write(header: Vec<String>, rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut put = |record: Vec<String>| {
         writer
