@@ -44,6 +44,7 @@ pub mod check;
 pub mod cost;
 pub mod engine;
 pub mod error;
+pub mod estimate;
 pub mod facility;
 pub mod fleet;
 pub mod perf_model;

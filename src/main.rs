@@ -7,7 +7,7 @@ use fleetsim::perf_model::ModelShape;
 use fleetsim::study::{Options, run_study};
 use fleetsim::units::{HumanUnit, Seconds, si};
 use fleetsim::validate::{self, Subset};
-use fleetsim::{Error, report, scenario};
+use fleetsim::{Error, estimate, report, scenario};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +77,24 @@ enum Command {
         /// The scenario YAML file.
         scenario: PathBuf,
     },
+    /// Estimate a scenario's day in closed form, without simulating: tokens → FLOPs and bytes
+    /// → GPU-seconds → GPUs needed → power → cost, each step with its formula and numbers.
+    Estimate {
+        /// The scenario YAML file.
+        scenario: PathBuf,
+        /// A results folder written by `fleetsim run`: compare its summary.json with the
+        /// closed form.
+        #[arg(long)]
+        results: Option<PathBuf>,
+        /// Target share of GPU-time doing work at full batches, for the fleet the work needs
+        /// (above 0, at most 1).
+        #[arg(long, default_value_t = estimate::DEFAULT_UTILIZATION, value_parser = share)]
+        utilization: f64,
+        /// Requests per day instead of the workload's volume; required for a closed loop
+        /// (workload.concurrency).
+        #[arg(long, value_parser = volume)]
+        requests_per_day: Option<f64>,
+    },
     /// List the built-in GPUs and models with their key figures.
     Catalog {
         /// Only GPUs or only models.
@@ -86,6 +104,26 @@ enum Command {
         #[arg(long)]
         sources: bool,
     },
+}
+
+/// A share above 0 and at most 1.
+fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!(
+            "expected a share above 0 and at most 1, such as 0.5; got `{text}`"
+        )),
+    }
+}
+
+/// A number of requests, 0 or more: `5e5`, `2000000`.
+fn volume(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "expected a number of requests ≥ 0, such as 5e5; got `{text}`"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -190,6 +228,31 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Check { scenario: path } => {
             let scenario = scenario::load(&path)?.scenario(0)?;
             print_check(&scenario);
+            Ok(())
+        }
+        Command::Estimate {
+            scenario: path,
+            results,
+            utilization,
+            requests_per_day,
+        } => {
+            let scenario = scenario::load(&path)?.scenario(0)?;
+            let options = estimate::Options {
+                utilization,
+                requests_per_day,
+            };
+            let estimate = estimate::estimate(&scenario, &options).map_err(|e| e.in_file(&path))?;
+            // Read the results before printing anything, so that a bad folder prints only
+            // its error.
+            let comparison = results
+                .map(|dir| estimate::read_summary(&dir))
+                .transpose()?
+                .map(|simulated| estimate::compare(&estimate, simulated));
+            print!("{}", estimate::render::estimate_text(&estimate));
+            if let Some(comparison) = comparison {
+                println!();
+                print!("{}", estimate::render::comparison_text(&comparison));
+            }
             Ok(())
         }
         Command::Catalog { only, sources } => {

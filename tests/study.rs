@@ -1,18 +1,14 @@
 //! Monte Carlo studies end to end: uncertain inputs, thread-independent bytes, the statistics
 //! in the outputs, charts, the HTML report, and what an interrupted study leaves behind.
 
+mod common;
+use common::fleetsim;
+
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-
-fn fleetsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 /// A small study with uncertain inputs everywhere a planner would have them.
 const UNCERTAIN: &str = "

@@ -1,21 +1,16 @@
 //! `fleetsim validate` end to end: predictions a hand calculation can check, the outputs,
 //! malformed files, and a fit that recovers the efficiencies that made its data.
 
+mod common;
+use common::fleetsim;
+
 use fleetsim::engine::SimTime;
 use fleetsim::perf_model::{Calibration, DEFAULTS, PerfModel, StepWork};
 use fleetsim::units::Seconds;
 use fleetsim::validate::{self, Measurement, Metric, Setup, Statistic, predict};
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn fleetsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
+use std::process::Output;
 
 const HEADER: &str = "model,gpu,precision,tensor_parallel,concurrency,input_tokens,output_tokens,metric,statistic,value,source,lab_note";
 const PROMPT: u64 = 200;

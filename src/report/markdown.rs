@@ -19,7 +19,7 @@ fn plural(n: u64, noun: &str) -> String {
 }
 
 /// Dollars with cents, thousands separated: `$1,234.56`.
-fn usd(value: f64) -> String {
+pub(crate) fn usd(value: f64) -> String {
     let cents = (value * 100.0).round() as i64;
     let sign = if cents < 0 { "-" } else { "" };
     let cents = cents.unsigned_abs();
@@ -27,12 +27,12 @@ fn usd(value: f64) -> String {
 }
 
 /// A share as a percentage.
-fn percent(share: f64) -> String {
+pub(crate) fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
 /// A count with thousands separators.
-fn count(n: u64) -> String {
+pub(crate) fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -57,6 +57,150 @@ impl TokenLengths {
         };
         raw.clamp(self.min as f64, self.max as f64) as u32
     }
+
+    /// The mean length, `E[clamp(X, min, max)]`: exact for the discrete shapes, in closed
+    /// form for the continuous ones (truncated-moment formulas of the normal and lognormal,
+    /// e.g. Johnson, Kotz & Balakrishnan, *Continuous Univariate Distributions*, ch. 13 and
+    /// 14). Rounding a continuous draw to whole tokens is left out: it moves the mean of a
+    /// smooth distribution by a small fraction of a token.
+    pub fn mean(&self) -> f64 {
+        self.moment(1)
+    }
+
+    /// The mean squared length, `E[clamp(X, min, max)²]`, as [`mean`](Self::mean) computes
+    /// the mean: what sums of `prompt × output` or `output²` over requests need.
+    pub fn mean_square(&self) -> f64 {
+        self.moment(2)
+    }
+
+    /// `E[clamp(X, min, max)ⁿ]` for `n` = 1 or 2.
+    fn moment(&self, n: i32) -> f64 {
+        let (a, b) = (f64::from(self.min), f64::from(self.max));
+        let power = |x: f64| x.clamp(a, b).powi(n);
+        match &self.shape {
+            LengthShape::Fixed(v) => power(f64::from(*v)),
+            LengthShape::Empirical(values) => {
+                values.iter().map(|v| power(f64::from(*v))).sum::<f64>() / values.len() as f64
+            }
+            LengthShape::Uniform { low, high } => {
+                let (low, high) = (f64::from(*low), f64::from(*high));
+                // Whole numbers below `a` count as `a`, above `b` as `b`, the rest as they are.
+                let below = (high.min(a - 1.0) - low + 1.0).max(0.0);
+                let above = (high - low.max(b + 1.0) + 1.0).max(0.0);
+                let (from, to) = (low.max(a), high.min(b));
+                let inside = if from <= to {
+                    power_sum(to, n) - power_sum(from - 1.0, n)
+                } else {
+                    0.0
+                };
+                (below * a.powi(n) + above * b.powi(n) + inside) / (high - low + 1.0)
+            }
+            LengthShape::LogNormal(d) => {
+                // `from_zscore(z) = exp(μ + σz)` gives back the parameters.
+                let mu = d.from_zscore(0.0).ln();
+                let sigma = d.from_zscore(1.0).ln() - mu;
+                if sigma <= 0.0 {
+                    return power(mu.exp());
+                }
+                let n = f64::from(n);
+                let z = |k: f64| (k.ln() - mu) / sigma;
+                // E[Xⁿ; X ≤ k] = exp(nμ + n²σ²/2) · Φ(z(k) − nσ).
+                let scale = (n * mu + n * n * sigma * sigma / 2.0).exp();
+                let inside = scale * (normal_cdf(z(b) - n * sigma) - normal_cdf(z(a) - n * sigma));
+                a.powf(n) * normal_cdf(z(a)) + b.powf(n) * normal_tail(z(b)) + inside
+            }
+            LengthShape::Normal(d) => {
+                let (mu, sd) = (d.mean(), d.std_dev());
+                if sd <= 0.0 {
+                    return power(mu);
+                }
+                let (alpha, beta) = ((a - mu) / sd, (b - mu) / sd);
+                // Partial moments of the standard normal between alpha and beta.
+                let m0 = normal_cdf(beta) - normal_cdf(alpha);
+                let m1 = normal_pdf(alpha) - normal_pdf(beta);
+                let m2 = m0 + alpha * normal_pdf(alpha) - beta * normal_pdf(beta);
+                let inside = if n == 1 {
+                    mu * m0 + sd * m1
+                } else {
+                    mu * mu * m0 + 2.0 * mu * sd * m1 + sd * sd * m2
+                };
+                a.powi(n) * normal_cdf(alpha) + b.powi(n) * normal_tail(beta) + inside
+            }
+        }
+    }
+}
+
+/// `Σ kⁿ` for `k` = 1 to `m` (`m ≥ 0`), `n` = 1 or 2.
+fn power_sum(m: f64, n: i32) -> f64 {
+    if n == 1 {
+        m * (m + 1.0) / 2.0
+    } else {
+        m * (m + 1.0) * (2.0 * m + 1.0) / 6.0
+    }
+}
+
+/// The complementary error function, with a fractional error below 1.2·10⁻⁷ everywhere
+/// (the Chebyshev fit of Press et al., *Numerical Recipes*, 2nd ed., §6.2, `erfcc`).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * (-z * z + poly).exp();
+    if x >= 0.0 { r } else { 2.0 - r }
+}
+
+/// The standard normal distribution function Φ.
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// The standard normal upper tail `1 − Φ(x)`, accurate where it is tiny.
+fn normal_tail(x: f64) -> f64 {
+    0.5 * erfc(x / std::f64::consts::SQRT_2)
+}
+
+/// The standard normal density φ.
+fn normal_pdf(x: f64) -> f64 {
+    (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+impl std::fmt::Display for TokenLengths {
+    /// The distribution as a scenario writes it: `lognormal(median 600, σ 1), max 8000`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.shape {
+            LengthShape::Fixed(v) => write!(f, "{v}")?,
+            LengthShape::Uniform { low, high } => write!(f, "uniform({low}, {high})")?,
+            LengthShape::LogNormal(d) => {
+                let median = d.from_zscore(0.0);
+                let sigma = d.from_zscore(1.0).ln() - median.ln();
+                write!(f, "lognormal(median {}, σ {})", short(median), short(sigma))?;
+            }
+            LengthShape::Normal(d) => {
+                write!(f, "normal({}, sd {})", short(d.mean()), short(d.std_dev()))?;
+            }
+            LengthShape::Empirical(values) => write!(f, "empirical({} lengths)", values.len())?,
+        }
+        if self.min > 1 {
+            write!(f, ", min {}", self.min)?;
+        }
+        if self.max < u32::MAX {
+            write!(f, ", max {}", self.max)?;
+        }
+        Ok(())
+    }
+}
+
+/// A parameter to six significant digits without trailing zeros: `600`, `0.8`.
+fn short(value: f64) -> String {
+    let text = format!("{:.6}", (value * 1e6).round() / 1e6);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]
@@ -77,6 +221,100 @@ mod tests {
         assert_eq!(mean_of(&capped, 10), 64.0);
         let floored = TokenLengths::new(LengthShape::Fixed(0), 0, 10);
         assert_eq!(mean_of(&floored, 10), 1.0);
+    }
+
+    fn mean_square_of(lengths: &TokenLengths, n: usize) -> f64 {
+        let mut rng = stream(7, 0, Stream::PromptLengths);
+        (0..n)
+            .map(|_| (lengths.sample(&mut rng) as f64).powi(2))
+            .sum::<f64>()
+            / n as f64
+    }
+
+    fn close(a: f64, b: f64, tolerance: f64) -> bool {
+        (a / b - 1.0).abs() < tolerance
+    }
+
+    #[test]
+    fn discrete_moments_are_exact_and_respect_the_caps() {
+        let capped = TokenLengths::new(LengthShape::Fixed(100), 1, 64);
+        assert_eq!((capped.mean(), capped.mean_square()), (64.0, 4096.0));
+        // 1..=10 clamped into [3, 8]: 3, 3, 3, 4, 5, 6, 7, 8, 8, 8.
+        let uniform = TokenLengths::new(LengthShape::Uniform { low: 1, high: 10 }, 3, 8);
+        assert_eq!(uniform.mean(), 55.0 / 10.0);
+        assert_eq!(uniform.mean_square(), 345.0 / 10.0);
+        let wide = TokenLengths::new(LengthShape::Uniform { low: 10, high: 30 }, 1, 1000);
+        assert_eq!(wide.mean(), 20.0);
+        let empirical = TokenLengths::new(LengthShape::Empirical(vec![1, 2, 3, 10]), 1, 5);
+        assert_eq!(empirical.mean(), 11.0 / 4.0);
+        assert_eq!(empirical.mean_square(), 39.0 / 4.0);
+    }
+
+    #[test]
+    fn lognormal_moments_follow_the_closed_form() {
+        let free = TokenLengths::new(
+            LengthShape::LogNormal(LogNormal::new(500f64.ln(), 0.5).unwrap()),
+            1,
+            u32::MAX,
+        );
+        // median·exp(σ²/2) and median²·exp(2σ²).
+        assert!(close(free.mean(), 500.0 * 0.125f64.exp(), 1e-6));
+        assert!(close(free.mean_square(), 250_000.0 * 0.5f64.exp(), 1e-6));
+        // The quickstart's prompts: capped at 8000, against 400,000 draws.
+        let capped = TokenLengths::new(
+            LengthShape::LogNormal(LogNormal::new(600f64.ln(), 1.0).unwrap()),
+            1,
+            8000,
+        );
+        assert!(capped.mean() < 600.0 * 0.5f64.exp());
+        assert!(close(capped.mean(), mean_of(&capped, 400_000), 0.01));
+        assert!(close(
+            capped.mean_square(),
+            mean_square_of(&capped, 400_000),
+            0.02
+        ));
+    }
+
+    #[test]
+    fn normal_moments_count_the_clamped_tails() {
+        // normal(100, sd 80) in [20, 150]: 16% of draws are lifted to 20, 27% cut to 150.
+        let clamped = TokenLengths::new(
+            LengthShape::Normal(Normal::new(100.0, 80.0).unwrap()),
+            20,
+            150,
+        );
+        assert!(close(clamped.mean(), mean_of(&clamped, 400_000), 0.01));
+        assert!(close(
+            clamped.mean_square(),
+            mean_square_of(&clamped, 400_000),
+            0.01
+        ));
+        let free = TokenLengths::new(
+            LengthShape::Normal(Normal::new(1000.0, 100.0).unwrap()),
+            1,
+            u32::MAX,
+        );
+        assert!(close(free.mean(), 1000.0, 1e-6));
+        assert!(close(
+            free.mean_square(),
+            1000.0 * 1000.0 + 100.0 * 100.0,
+            1e-6
+        ));
+    }
+
+    #[test]
+    fn lengths_print_as_written() {
+        let lognormal = TokenLengths::new(
+            LengthShape::LogNormal(LogNormal::new(600f64.ln(), 0.8).unwrap()),
+            1,
+            2000,
+        );
+        assert_eq!(
+            lognormal.to_string(),
+            "lognormal(median 600, σ 0.8), max 2000"
+        );
+        let fixed = TokenLengths::new(LengthShape::Fixed(200), 1, u32::MAX);
+        assert_eq!(fixed.to_string(), "200");
     }
 
     #[test]
