@@ -205,7 +205,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             let options = validate::Options {
                 horizon,
                 calibration: DEFAULTS,
-                fit: (fit || fit_on.is_some()).then_some(fit_on),
+                fit: match (fit, fit_on) {
+                    (_, Some(subset)) => validate::FitTo::Rows(subset),
+                    (true, None) => validate::FitTo::All,
+                    (false, None) => validate::FitTo::Nothing,
+                },
                 threads: threads.map(|t| t as usize),
             };
             let validation = validate::validate(file, &options).map_err(|e| e.in_file(&path))?;

@@ -301,3 +301,26 @@ fn the_shipped_validation_set_parses_with_every_row() {
     assert_eq!(file.rows.len(), 42 * 6);
     assert!(file.headers.iter().any(|h| h == "source_avg_batch_size"));
 }
+
+#[test]
+fn a_fit_to_rows_that_are_not_there_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("h100.csv");
+    fs::write(
+        &file,
+        format!("{HEADER}\n{}\n", one_client_row("itl_ms", "p50", 7.0)),
+    )
+    .unwrap();
+    for (fit_on, message) in [
+        ("gpu=b200", "--fit-on: no row has gpu=b200"),
+        (
+            "colour=red",
+            "expected gpu=ID or model=ID, got `colour=red`",
+        ),
+    ] {
+        let run = fleetsim(&["validate", file.to_str().unwrap(), "--fit-on", fit_on]);
+        assert_eq!(run.status.code(), Some(2), "{fit_on}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+    }
+}

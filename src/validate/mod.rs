@@ -82,6 +82,28 @@ impl Subset {
     }
 }
 
+/// Which rows a fit uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FitTo {
+    /// No fit: predict with the calibration given.
+    Nothing,
+    /// Every row.
+    All,
+    /// The rows of one GPU or model; the others are predicted with the fit.
+    Rows(Subset),
+}
+
+impl FitTo {
+    /// Whether a fit uses `row`.
+    fn uses(&self, row: &Measurement) -> bool {
+        match self {
+            FitTo::Nothing => false,
+            FitTo::All => true,
+            FitTo::Rows(subset) => subset.contains(row),
+        }
+    }
+}
+
 /// How to validate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
@@ -89,8 +111,8 @@ pub struct Options {
     pub horizon: Seconds,
     /// Efficiencies and overheads to predict with (and to start a fit from).
     pub calibration: Calibration,
-    /// Fit the efficiencies and overhead first: to every row (`Some(None)`) or a subset.
-    pub fit: Option<Option<Subset>>,
+    /// Whether to fit the efficiencies and overhead first, and to which rows.
+    pub fit: FitTo,
     /// Worker threads; all cores when absent. The results do not depend on it.
     pub threads: Option<usize>,
 }
@@ -204,31 +226,20 @@ pub fn validate(file: MeasurementFile, options: &Options) -> Result<Validation, 
 }
 
 fn validate_in_pool(file: MeasurementFile, options: &Options) -> Result<Validation, InputError> {
-    let fitted: Vec<bool> = file
-        .rows
-        .iter()
-        .map(|row| match &options.fit {
-            Some(Some(subset)) => subset.contains(row),
-            Some(None) => true,
-            None => false,
-        })
-        .collect();
+    let fitted: Vec<bool> = file.rows.iter().map(|row| options.fit.uses(row)).collect();
     let fit = match &options.fit {
-        None => None,
-        Some(subset) => {
+        FitTo::Nothing => None,
+        to => {
             let rows: Vec<&Measurement> = file
                 .rows
                 .iter()
                 .zip(&fitted)
                 .filter_map(|(row, &f)| f.then_some(row))
                 .collect();
-            if rows.is_empty() {
-                let subset = subset
-                    .as_ref()
-                    .map_or(String::new(), |s| format!("{}={}", s.key, s.value));
+            if let (true, FitTo::Rows(subset)) = (rows.is_empty(), to) {
                 return Err(InputError::field(
                     "--fit-on",
-                    format!("no row has {subset}"),
+                    format!("no row has {}={}", subset.key, subset.value),
                 ));
             }
             Some(fit::fit(&rows, &options.calibration, options.horizon)?)
