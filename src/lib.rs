@@ -54,6 +54,7 @@ pub mod serve;
 pub mod stats;
 pub mod study;
 pub mod suggest;
+pub mod sweep;
 pub mod uncertain;
 pub mod units;
 pub mod validate;

@@ -7,7 +7,7 @@ use fleetsim::perf_model::ModelShape;
 use fleetsim::study::{Options, run_study};
 use fleetsim::units::{HumanUnit, Seconds, si};
 use fleetsim::validate::{self, Subset};
-use fleetsim::{Error, estimate, report, scenario};
+use fleetsim::{Error, estimate, report, scenario, sweep};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +37,48 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Monte Carlo runs, instead of the scenario's study.runs.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        runs: Option<u64>,
+        /// Worker threads (default: every core); the results do not depend on it.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        threads: Option<u64>,
+        /// Print nothing but errors, and draw no progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Study the scenario at many fleet sizes, tensor-parallel degrees and loads (each point a
+    /// Monte Carlo study, all with the same random streams) and, with --find, the smallest
+    /// fleet that meets the SLO for each degree and the cheapest of them;
+    /// writes sweep.csv, sweep.md, charts/ and report.html.
+    Sweep {
+        /// The scenario YAML file (its `sweep:` section gives the defaults of the flags).
+        scenario: PathBuf,
+        /// Fleet sizes: a list `2,4,8` or a range `1..16` (`2..32:2` for every second).
+        #[arg(long, value_parser = |t: &str| sweep::plan::parse_servers(t).map(Servers))]
+        servers: Option<Servers>,
+        /// Tensor-parallel degrees, each a configuration: `2,4,8`.
+        #[arg(long, value_parser = |t: &str| sweep::plan::parse_tensor_parallel(t).map(Degrees))]
+        tensor_parallel: Option<Degrees>,
+        /// Load multipliers of the offered load (open-loop rate, or closed-loop clients):
+        /// `0.5,1,2`.
+        #[arg(long, value_parser = |t: &str| sweep::plan::parse_loads(t).map(Loads))]
+        load: Option<Loads>,
+        /// Search the smallest fleet meeting the SLO at each load (doubling, then bisection).
+        #[arg(long)]
+        find: bool,
+        /// Share of runs that must meet every SLO target (default sweep.slo_share, else 0.95).
+        #[arg(long, value_parser = share)]
+        slo_share: Option<f64>,
+        /// Largest fleet the search tries (default sweep.search.max_servers, else 1024).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        max_servers: Option<u64>,
+        /// Results folder (replaced whole); default results/<scenario name>-sweep.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of the random streams, instead of the scenario's study.seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Monte Carlo runs per point, instead of the scenario's study.runs.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         runs: Option<u64>,
         /// Worker threads (default: every core); the results do not depend on it.
@@ -105,6 +147,18 @@ enum Command {
         sources: bool,
     },
 }
+
+/// `--servers`, parsed whole (clap would take a `Vec` for a repeated flag).
+#[derive(Clone)]
+struct Servers(Vec<u64>);
+
+/// `--tensor-parallel`, parsed whole.
+#[derive(Clone)]
+struct Degrees(Vec<u32>);
+
+/// `--load`, parsed whole.
+#[derive(Clone)]
+struct Loads(Vec<f64>);
 
 /// A share above 0 and at most 1.
 fn share(text: &str) -> Result<f64, String> {
@@ -186,6 +240,60 @@ fn run(cli: Cli) -> Result<(), Error> {
                     } else {
                         format!("{} runs", study.runs)
                     },
+                    elapsed.as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Command::Sweep {
+            scenario: path,
+            servers,
+            tensor_parallel,
+            load,
+            find,
+            slo_share,
+            max_servers,
+            out,
+            seed,
+            runs,
+            threads,
+            quiet,
+        } => {
+            let mut file = scenario::load(&path)?;
+            if let Some(seed) = seed {
+                file.set_seed(seed);
+            }
+            if let Some(runs) = runs {
+                file.set_runs(runs);
+            }
+            let overrides = sweep::Overrides {
+                servers: servers.map(|s| s.0),
+                tensor_parallel: tensor_parallel.map(|t| t.0),
+                load: load.map(|l| l.0),
+                slo_share,
+                find,
+                max_servers,
+            };
+            let plan = sweep::SweepPlan::new(&mut file, &overrides)?;
+            static CANCEL: AtomicBool = AtomicBool::new(false);
+            let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
+            let started = Instant::now();
+            let options = Options {
+                threads: threads.map(|t| t as usize),
+                progress: !quiet && std::io::stderr().is_terminal(),
+                cancel: Some(&CANCEL),
+            };
+            let result = sweep::run_sweep(&mut file, &plan, &options)?;
+            let elapsed = started.elapsed();
+            let dir = out
+                .unwrap_or_else(|| report::default_output_dir(&format!("{}-sweep", result.name)));
+            report::write_sweep(&dir, &result)?;
+            if !quiet {
+                println!("{}", report::sweep::sweep_text(&result));
+                println!(
+                    "wrote {} ({} points simulated in {:.1} s)",
+                    dir.display(),
+                    result.points.len(),
                     elapsed.as_secs_f64()
                 );
             }

@@ -1,7 +1,6 @@
 //! `report.html`: the Markdown report rendered to HTML with the charts inline as SVG, one
 //! self-contained file that needs no network and no other file.
 
-use super::charts::ChartKind;
 use pulldown_cmark::{Options, Parser, html};
 
 /// Markdown to HTML, with tables.
@@ -33,20 +32,31 @@ figcaption { color: #57606a; font-size: .9em; }
 code { background: #f6f8fa; padding: 0 .2em; }
 ";
 
+/// One chart of a report page: its file stem under `charts/`, its title and its SVG text.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    /// File stem under `charts/`.
+    pub stem: &'static str,
+    /// Caption.
+    pub title: &'static str,
+    /// The SVG document.
+    pub svg: String,
+}
+
 /// The report page: the Markdown report with its chart list replaced by the charts.
-pub fn report_html(title: &str, markdown: &str, charts: &[(ChartKind, String)]) -> String {
+pub fn report_html(title: &str, markdown: &str, charts: &[Figure]) -> String {
     let (before, rest) = markdown.split_once("## Charts\n").unwrap_or((markdown, ""));
     let after = rest.split_once("\n## ").map_or("", |(_, tail)| tail);
     let mut figures = String::from("<h2>Charts</h2>\n");
-    for (kind, svg) in charts {
+    for figure in charts {
         figures.push_str(&format!(
             "<figure id=\"{}\">\n{}\n<figcaption>{} (<code>charts/{}.svg</code>, \
              <code>charts/{}.png</code>)</figcaption>\n</figure>\n",
-            kind.stem(),
-            svg.trim(),
-            escape(kind.title()),
-            kind.stem(),
-            kind.stem()
+            figure.stem,
+            figure.svg.trim(),
+            escape(figure.title),
+            figure.stem,
+            figure.stem
         ));
     }
     let after = if after.is_empty() {
@@ -74,7 +84,11 @@ mod tests {
         let page = report_html(
             "fleetsim: t",
             markdown,
-            &[(ChartKind::Cost, "<svg><text>cost</text></svg>".into())],
+            &[Figure {
+                stem: "cost",
+                title: "Cost",
+                svg: "<svg><text>cost</text></svg>".into(),
+            }],
         );
         assert!(page.starts_with("<!DOCTYPE html>"));
         assert!(page.contains("<strong>bold</strong>"));

@@ -5,7 +5,7 @@ use crate::stats::LatencySummary;
 use std::fmt::Write;
 
 /// A latency for people: milliseconds below a second, seconds above.
-fn duration(seconds: Option<f64>) -> String {
+pub(crate) fn duration(seconds: Option<f64>) -> String {
     match seconds {
         None => "–".into(),
         Some(s) if s < 1.0 => format!("{:.1} ms", s * 1e3),

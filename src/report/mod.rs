@@ -6,6 +6,8 @@ pub mod document;
 pub mod html;
 pub mod markdown;
 pub mod output_dir;
+pub mod sweep;
+pub mod sweep_charts;
 pub mod tables;
 pub mod validation;
 pub mod validation_chart;
@@ -15,6 +17,7 @@ pub use output_dir::OutputDir;
 
 use crate::error::Error;
 use crate::study::StudyResult;
+use crate::sweep::SweepResult;
 use crate::validate::Validation;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,7 +65,11 @@ pub fn write_study(
         out.write(&format!("charts/{}.svg", kind.stem()), svg.as_bytes())?;
         let png = out.path(&format!("charts/{}.png", kind.stem()));
         charts::png(kind, study, &png).map_err(|e| chart_error(dir, kind, e))?;
-        svgs.push((kind, svg));
+        svgs.push(html::Figure {
+            stem: kind.stem(),
+            title: kind.title(),
+            svg,
+        });
     }
     let title = format!("fleetsim: {}", doc.scenario.name);
     out.write(
@@ -74,6 +81,47 @@ pub fn write_study(
     }
     out.commit()?;
     Ok((doc, run))
+}
+
+/// Writes a sweep into `dir`, replacing it whole: `sweep.csv`, `sweep.md`, `charts/` (SVG
+/// and PNG of every [`sweep_charts::SweepChart`]) and `report.html`.
+pub fn write_sweep(dir: &Path, result: &SweepResult) -> Result<(), Error> {
+    let out = OutputDir::create(dir)?;
+    out.write("sweep.csv", &sweep::sweep_csv(result))?;
+    out.create_dir("charts")?;
+    let mut figures = Vec::new();
+    for chart in sweep_charts::SweepChart::ALL {
+        let failed = |message: String| Error::Output {
+            path: dir.join("charts").join(chart.stem()),
+            source: std::io::Error::other(message),
+        };
+        let svg = sweep_charts::svg(chart, result).map_err(failed)?;
+        out.write(&format!("charts/{}.svg", chart.stem()), svg.as_bytes())?;
+        sweep_charts::png(
+            chart,
+            result,
+            &out.path(&format!("charts/{}.png", chart.stem())),
+        )
+        .map_err(failed)?;
+        figures.push(html::Figure {
+            stem: chart.stem(),
+            title: chart.title(),
+            svg,
+        });
+    }
+    let charts: Vec<(&str, &str)> = sweep_charts::SweepChart::ALL
+        .iter()
+        .map(|c| (c.stem(), c.title()))
+        .collect();
+    let markdown = sweep::sweep_markdown(result, &charts);
+    out.write("sweep.md", markdown.as_bytes())?;
+    let title = format!("fleetsim sweep: {}", result.name);
+    out.write(
+        "report.html",
+        html::report_html(&title, &markdown, &figures).as_bytes(),
+    )?;
+    out.commit()?;
+    Ok(())
 }
 
 /// Writes a validation into `dir`, replacing it whole: `validation.md`, `validation.csv` and

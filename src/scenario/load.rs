@@ -2,9 +2,10 @@
 //! and column, the field path and the nearest valid key; errors found after parsing located
 //! by their field path.
 
-use super::Scenario;
 use super::resolve::resolve;
 use super::spec::ScenarioSpec;
+use super::spec::SweepSpec;
+use super::{Scenario, Variant};
 use crate::error::InputError;
 use crate::suggest;
 use crate::uncertain::Drawer;
@@ -18,6 +19,7 @@ pub struct ScenarioFile {
     text: String,
     default_name: String,
     file: Option<PathBuf>,
+    variant: Variant,
 }
 
 /// Reads and parses the scenario at `path`, and checks it by resolving its first run.
@@ -48,6 +50,7 @@ impl ScenarioFile {
             text: text.to_string(),
             default_name: default_name.to_string(),
             file: None,
+            variant: Variant::default(),
         })
     }
 
@@ -71,19 +74,38 @@ impl ScenarioFile {
         self.spec.study.runs = runs;
     }
 
+    /// The `sweep:` section, if the file has one.
+    pub fn sweep(&self) -> Option<&SweepSpec> {
+        self.spec.sweep.as_ref()
+    }
+
+    /// The variant runs resolve as (the file as written by default).
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// Resolves every later run as `variant`.
+    pub fn set_variant(&mut self, variant: Variant) {
+        self.variant = variant;
+    }
+
+    /// Ties an error about this file's text to the file, and to the line of its field.
+    pub fn locate_error(&self, mut e: InputError) -> InputError {
+        if let Some(field) = &e.field {
+            e.location = locate(&self.text, field);
+        }
+        if let Some(file) = &self.file {
+            e = e.in_file(file);
+        }
+        e
+    }
+
     /// Run `run` of the scenario, its uncertain values drawn from `(seed, run)`. Errors are
     /// located in the file.
     pub fn scenario(&self, run: u64) -> Result<Scenario, InputError> {
         let mut drawer = Drawer::new(self.spec.study.seed, run);
-        let resolved = resolve(&self.spec, &self.default_name, &mut drawer).map_err(|mut e| {
-            if let Some(field) = &e.field {
-                e.location = locate(&self.text, field);
-            }
-            if let Some(file) = &self.file {
-                e = e.in_file(file);
-            }
-            e
-        })?;
+        let resolved = resolve(&self.spec, &self.default_name, &self.variant, &mut drawer)
+            .map_err(|e| self.locate_error(e))?;
         Ok(Scenario {
             run,
             inputs: drawer.into_drawn(),

@@ -18,6 +18,31 @@ use crate::stats::Slo;
 use crate::units::Seconds;
 use crate::workload::Workload;
 
+/// A variant of a scenario file, applied as each run is resolved: a fleet size in place of
+/// `fleet.servers`, a tensor-parallel degree in place of `fleet.tensor_parallel`, and a
+/// multiplier of the offered load. `fleetsim sweep` resolves every
+/// point as a variant of one file, so every point draws the same values from the same streams.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Variant {
+    /// Servers instead of `fleet.servers`; the file's when `None`.
+    pub servers: Option<u64>,
+    /// Tensor-parallel degree instead of `fleet.tensor_parallel`; the file's when `None`.
+    pub tensor_parallel: Option<u32>,
+    /// Multiplier of the open-loop mean rate, or of the closed-loop clients (rounded, at
+    /// least one).
+    pub load: f64,
+}
+
+impl Default for Variant {
+    fn default() -> Self {
+        Variant {
+            servers: None,
+            tensor_parallel: None,
+            load: 1.0,
+        }
+    }
+}
+
 /// A scenario ready to simulate: every value checked and every default applied.
 #[derive(Clone, Debug)]
 pub struct Scenario {

@@ -56,6 +56,71 @@ pub struct ScenarioSpec {
     /// Latency targets.
     #[serde(default)]
     pub slo: SloSpec,
+    /// Fleet sizes and loads for `fleetsim sweep`; ignored by `run`.
+    #[serde(default)]
+    pub sweep: Option<SweepSpec>,
+}
+
+/// `sweep:` — the points of `fleetsim sweep` and its capacity search.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Fleet sizes: a list or a range; the scenario's `fleet.servers` when absent.
+    #[serde(default)]
+    pub servers: Option<ServersSpec>,
+    /// Tensor-parallel degrees; the scenario's `fleet.tensor_parallel` when absent.
+    #[serde(default)]
+    pub tensor_parallel: Option<Vec<u32>>,
+    /// Multipliers of the offered load (open-loop rate or closed-loop clients); `[1]` when
+    /// absent.
+    #[serde(default)]
+    pub load: Option<Vec<f64>>,
+    /// Share of runs that must meet every SLO target for a fleet to pass; 0.95 when absent.
+    #[serde(default)]
+    pub slo_share: Option<f64>,
+    /// The capacity search: present to run it (as `--find` does).
+    #[serde(default)]
+    pub search: Option<SearchSpec>,
+}
+
+/// Fleet sizes: `[2, 4, 8]` or `{from: 1, to: 16, step: 1}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a list of server counts such as [2, 4, 8], or a range such as {from: 1, to: 16} \
+                 (optional step)"
+)]
+pub enum ServersSpec {
+    /// Each count listed.
+    List(Vec<u64>),
+    /// `from`, `from + step`, … up to `to` inclusive.
+    Range(ServersRange),
+}
+
+/// `sweep.servers: {from, to, step}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServersRange {
+    /// First count.
+    pub from: u64,
+    /// Last count (included when the steps land on it).
+    pub to: u64,
+    /// Step between counts; 1 when absent.
+    #[serde(default = "one_u64")]
+    pub step: u64,
+}
+
+fn one_u64() -> u64 {
+    1
+}
+
+/// `sweep.search:` — bounds of the capacity search.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSpec {
+    /// The largest fleet the search tries before it gives up; 1024 when absent.
+    #[serde(default)]
+    pub max_servers: Option<u64>,
 }
 
 /// `slo:` — latency targets: `{metric}_p{50,90,99}` at most a duration.

@@ -77,6 +77,23 @@ impl std::fmt::Display for Arrivals {
     }
 }
 
+impl Arrivals {
+    /// The same arrivals with `factor` times the load: the mean rate of an open stream
+    /// scaled, or the clients of a closed loop scaled and rounded (at least one).
+    pub fn scaled(&self, factor: f64) -> Arrivals {
+        match self {
+            Arrivals::Open { mean_rate, profile } => Arrivals::Open {
+                mean_rate: mean_rate * factor,
+                profile: profile.clone(),
+            },
+            Arrivals::Closed { clients, think } => Arrivals::Closed {
+                clients: ((*clients as f64 * factor).round() as u64).max(1),
+                think: *think,
+            },
+        }
+    }
+}
+
 impl Workload {
     /// Mean arrival rate over a day, per second, of an open stream; `None` for a closed loop,
     /// whose rate is whatever the fleet sustains.

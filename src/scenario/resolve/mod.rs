@@ -2,8 +2,8 @@
 //! every default applied, the catalog consulted, the memory plan worked out. Errors name the
 //! field path, the value and what was expected.
 
-use super::Scenario;
 use super::spec::{CatalogRef, ScenarioSpec};
+use super::{Scenario, Variant};
 use crate::catalog::Catalog;
 use crate::check;
 use crate::error::InputError;
@@ -29,15 +29,16 @@ const MAX_REQUESTS: f64 = 1e11;
 /// Most replicas a fleet may have: each holds its own queue and batch in memory.
 const MAX_REPLICAS: u64 = 1_000_000;
 
-/// Resolves `spec` for the run whose uncertain values `drawer` draws; `default_name` names
-/// the scenario when the file does not. An error about a value drawn from a distribution says
-/// so.
+/// Resolves `spec` as `variant` for the run whose uncertain values `drawer` draws;
+/// `default_name` names the scenario when the file does not. An error about a value drawn
+/// from a distribution says so.
 pub fn resolve(
     spec: &ScenarioSpec,
     default_name: &str,
+    variant: &Variant,
     drawer: &mut Drawer,
 ) -> Result<Scenario, InputError> {
-    resolve_drawn(spec, default_name, drawer).map_err(|mut e| {
+    resolve_drawn(spec, default_name, variant, drawer).map_err(|mut e| {
         if let Some(drawn) = e
             .field
             .as_ref()
@@ -57,6 +58,7 @@ pub fn resolve(
 fn resolve_drawn(
     spec: &ScenarioSpec,
     default_name: &str,
+    variant: &Variant,
     d: &mut Drawer,
 ) -> Result<Scenario, InputError> {
     let study = &spec.study;
@@ -109,7 +111,19 @@ fn resolve_drawn(
         CatalogRef::Inline(inline) => inline.resolve("hardware.gpu", d)?,
     };
 
-    let workload = workload::resolve_workload(&spec.workload, d)?;
+    let mut workload = workload::resolve_workload(&spec.workload, d)?;
+    if variant.load != 1.0 {
+        check::positive("workload (load multiplier)", variant.load)?;
+        workload.arrivals = workload.arrivals.scaled(variant.load);
+        if let crate::workload::Arrivals::Closed { clients, .. } = workload.arrivals {
+            check::at_most(
+                "workload.concurrency",
+                clients,
+                workload::MAX_CLIENTS,
+                "the most clients one run may simulate (after the load multiplier)",
+            )?;
+        }
+    }
     let expected_requests = workload.mean_rate().unwrap_or(0.0) * study.horizon.0;
     if expected_requests > MAX_REQUESTS {
         return Err(InputError::field(
@@ -133,8 +147,14 @@ fn resolve_drawn(
     check::positive("hardware.nic_bandwidth", nic.0)?;
 
     let fleet = &spec.fleet;
-    let servers = d.value("fleet.servers", &fleet.servers);
-    let tensor = d.value("fleet.tensor_parallel", &fleet.tensor_parallel);
+    let servers = match variant.servers {
+        Some(servers) => servers,
+        None => d.value("fleet.servers", &fleet.servers),
+    };
+    let tensor = match variant.tensor_parallel {
+        Some(tensor) => tensor,
+        None => d.value("fleet.tensor_parallel", &fleet.tensor_parallel),
+    };
     let pipeline = d.value("fleet.pipeline_parallel", &fleet.pipeline_parallel);
     check::at_least("fleet.servers", servers, 1)?;
     check::at_least("fleet.tensor_parallel", tensor.into(), 1)?;
@@ -481,6 +501,39 @@ fleet: {servers: 1}
         assert!(
             text.contains("(drawn from normal(0.95, 0.2) in run "),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_variant_replaces_the_servers_and_scales_the_load_with_the_same_draws() {
+        use crate::scenario::{ScenarioFile, Variant};
+        let yaml = format!("{BASE}perf: {{memory_efficiency: {{uniform: [0.7, 0.9]}}}}\n");
+        let mut file = ScenarioFile::parse(&yaml, "t").unwrap();
+        let base = file.scenario(3).unwrap();
+        file.set_variant(Variant {
+            servers: Some(4),
+            load: 2.5,
+            ..Variant::default()
+        });
+        let variant = file.scenario(3).unwrap();
+        assert_eq!(variant.fleet.servers, 4);
+        assert_eq!(variant.fleet.replicas, 4 * base.fleet.replicas);
+        assert_eq!(variant.workload.mean_rate(), Some(5.0));
+        assert_eq!(variant.inputs, base.inputs, "the same draws");
+        let closed = BASE.replace("rate: 2/s", "concurrency: 3");
+        let mut file = ScenarioFile::parse(&closed, "t").unwrap();
+        file.set_variant(Variant {
+            load: 0.1,
+            ..Variant::default()
+        });
+        let s = file.scenario(0).unwrap();
+        assert_eq!(
+            s.workload.arrivals,
+            crate::workload::Arrivals::Closed {
+                clients: 1,
+                think: 0.0
+            },
+            "at least one client"
         );
     }
 

@@ -10,7 +10,7 @@ use rand_distr::{LogNormal, Normal};
 
 /// The most closed-loop clients one run may hold: each is a request in flight, so this bounds
 /// memory as `MAX_REQUESTS` bounds an open stream.
-const MAX_CLIENTS: u64 = 1_000_000;
+pub(super) const MAX_CLIENTS: u64 = 1_000_000;
 
 pub(super) fn resolve_workload(w: &WorkloadSpec, d: &mut Drawer) -> Result<Workload, InputError> {
     Ok(Workload {

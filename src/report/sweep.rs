@@ -1,0 +1,326 @@
+//! A sweep's tables and text: `sweep.csv` (one row per point), `sweep.md` (the capacity
+//! answer, the points per load, the charts) and the lines printed after a sweep.
+
+use super::markdown::{count, duration, percent, section, usd};
+use super::tables::{cell, write};
+use crate::sweep::{Answer, Point, SweepResult};
+use std::fmt::Write;
+
+/// `sweep.csv`: one row per point, by load, tensor-parallel degree, then servers; `answer`
+/// is 1 on the capacity search's answer for each load and degree, `chosen` on the cheapest of
+/// them at each load.
+pub fn sweep_csv(sweep: &SweepResult) -> Vec<u8> {
+    let header = [
+        "servers",
+        "tensor_parallel",
+        "load",
+        "gpus",
+        "replicas",
+        "offered_requests_per_day",
+        "runs",
+        "cost_usd_per_day_mean",
+        "cost_usd_per_day_ci95_low",
+        "cost_usd_per_day_ci95_high",
+        "cost_usd_per_day_p5",
+        "cost_usd_per_day_p95",
+        "usd_per_1m_output_tokens_mean",
+        "slo_attainment",
+        "gpu_busy_mean",
+        "flops_utilization_mean",
+        "headroom",
+        "binding_target",
+        "ttft_p99_s_mean",
+        "tpot_p99_s_mean",
+        "chosen",
+        "answer",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let rows = sweep.points.iter().map(|p| {
+        vec![
+            p.servers.to_string(),
+            p.tensor_parallel.to_string(),
+            cell(p.load),
+            p.gpus.to_string(),
+            p.replicas.to_string(),
+            cell(p.offered_requests_per_day),
+            p.runs.to_string(),
+            cell(p.cost_usd_per_day.mean),
+            cell(p.cost_usd_per_day.ci95_low),
+            cell(p.cost_usd_per_day.ci95_high),
+            cell(p.cost_usd_per_day.p5),
+            cell(p.cost_usd_per_day.p95),
+            cell(p.usd_per_1m_output_tokens.mean),
+            cell(p.slo_attainment()),
+            cell(p.gpu_busy.mean),
+            cell(p.flops_utilization.mean),
+            cell(p.headroom),
+            p.binding_target.clone(),
+            cell(p.ttft_p99_s.mean),
+            cell(p.tpot_p99_s.mean),
+            u8::from(sweep.answers.iter().any(|a| a.cheapest && is_answer(a, p))).to_string(),
+            u8::from(sweep.answers.iter().any(|a| is_answer(a, p))).to_string(),
+        ]
+    });
+    write(header, rows)
+}
+
+/// Whether `p` is the fleet `answer` chose.
+fn is_answer(answer: &Answer, p: &Point) -> bool {
+    answer.chosen.as_ref().is_some_and(|c| {
+        c.servers == p.servers && c.tensor_parallel == p.tensor_parallel && c.load == p.load
+    })
+}
+
+/// The SLO as one line: `ttft_p99 ≤ 2.00 s, tpot_p99 ≤ 100.0 ms`.
+fn slo_line(sweep: &SweepResult) -> String {
+    if sweep.slo.targets.is_empty() {
+        return "no SLO targets".into();
+    }
+    sweep
+        .slo
+        .targets
+        .iter()
+        .map(|t| format!("{} ≤ {}", t.name(), duration(Some(t.max_s))))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `×1`, `×0.5`.
+fn load(load: f64) -> String {
+    format!("×{load}")
+}
+
+/// `1 server`, `3 servers`.
+fn plural(n: u64, noun: &str) -> String {
+    format!("{} {noun}{}", count(n), if n == 1 { "" } else { "s" })
+}
+
+/// The answer at one load, in one or two sentences.
+pub fn answer_text(sweep: &SweepResult, answer: &Answer) -> String {
+    let share = percent(sweep.plan.slo_share);
+    let configuration = format!(
+        "load {}, tp {}{}",
+        load(answer.load),
+        answer.tensor_parallel,
+        if answer.cheapest && sweep.plan.tensor_parallel.len() > 1 {
+            " (cheapest)"
+        } else {
+            ""
+        }
+    );
+    let Some(chosen) = &answer.chosen else {
+        return format!(
+            "{configuration}: no fleet of up to {} servers meets the SLO in {share} of runs",
+            count(answer.max_servers)
+        );
+    };
+    let c = &chosen.cost_usd_per_day;
+    let mut text = format!(
+        "{configuration}: {} ({}, {}) meet{} the SLO in {} of runs; {} per day \
+         (95% CI {} – {}; runs p5 {} – p95 {}); headroom {} ({} at {} of its bound)",
+        plural(chosen.servers, "server"),
+        plural(chosen.gpus, "GPU"),
+        plural(chosen.replicas, "replica"),
+        if chosen.servers == 1 { "s" } else { "" },
+        percent(chosen.slo_attainment()),
+        usd(c.mean),
+        usd(c.ci95_low),
+        usd(c.ci95_high),
+        usd(c.p5),
+        usd(c.p95),
+        percent(chosen.headroom),
+        chosen.binding_target,
+        percent(1.0 - chosen.headroom),
+    );
+    match &answer.next_smaller {
+        Some(smaller) => {
+            let _ = write!(
+                text,
+                "; {} meet{} it in {} of runs",
+                plural(smaller.servers, "server"),
+                if smaller.servers == 1 { "s" } else { "" },
+                percent(smaller.slo_attainment())
+            );
+        }
+        None => text.push_str("; no smaller fleet exists"),
+    }
+    text
+}
+
+fn point_row(p: &Point) -> Vec<String> {
+    vec![
+        load(p.load),
+        count(p.servers),
+        p.tensor_parallel.to_string(),
+        count(p.offered_requests_per_day.round().max(0.0) as u64),
+        format!(
+            "{} ({} – {})",
+            usd(p.cost_usd_per_day.mean),
+            usd(p.cost_usd_per_day.ci95_low),
+            usd(p.cost_usd_per_day.ci95_high)
+        ),
+        usd(p.usd_per_1m_output_tokens.mean),
+        percent(p.slo_attainment()),
+        percent(p.gpu_busy.mean),
+        percent(p.flops_utilization.mean),
+        match p.headroom {
+            h if h.is_nan() => "–".into(),
+            h if h < 0.0 => "none".into(),
+            h => percent(h),
+        },
+        duration(Some(p.ttft_p99_s.mean).filter(|v| v.is_finite())),
+        duration(Some(p.tpot_p99_s.mean).filter(|v| v.is_finite())),
+    ]
+}
+
+const HEADER: [&str; 12] = [
+    "load",
+    "servers",
+    "tp",
+    "offered requests/day",
+    "cost per day (95% CI)",
+    "$ per 1M output tokens",
+    "SLO met",
+    "GPU busy",
+    "FLOP util.",
+    "headroom",
+    "TTFT p99",
+    "TPOT p99",
+];
+
+/// `sweep.md`: what was swept, the capacity answer, every point, and the charts.
+pub fn sweep_markdown(sweep: &SweepResult, charts: &[(&str, &str)]) -> String {
+    let plan = &sweep.plan;
+    let runs = sweep.points.first().map_or(0, |p| p.runs);
+    let mut out = format!(
+        "# Sweep: {}\n\n{} points, {} runs each with common random numbers (run i of every \
+         point draws the same inputs, arrivals and lengths). Fleet sizes {}; tensor-parallel \
+         degrees {}; load multipliers {}. SLO: {}, to be met in at least {} of runs.\n\n",
+        sweep.name,
+        sweep.points.len(),
+        runs,
+        plan.servers
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        plan.tensor_parallel
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        plan.loads
+            .iter()
+            .map(|l| load(*l))
+            .collect::<Vec<_>>()
+            .join(", "),
+        slo_line(sweep),
+        percent(plan.slo_share),
+    );
+    if !sweep.answers.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Capacity\n\nFor each tensor-parallel degree, the smallest fleet (in steps of the \
+             servers one replica spans) whose SLO attainment reaches {}, found by doubling the fleet and then bisecting, assuming attainment \
+             never falls as the fleet grows. Headroom is how far the SLO target closest to its \
+             bound is from it, 1 − value ÷ bound, with each percentile taken over the requests \
+             of all runs together. The cost interval is the 95% confidence interval of the \
+             mean daily cost; p5–p95 is the spread of single runs. The cheapest answer at \
+             each load is the chosen configuration.\n",
+            percent(plan.slo_share)
+        );
+        for answer in &sweep.answers {
+            let tried: Vec<String> = answer.tried.iter().map(|s| s.to_string()).collect();
+            let _ = writeln!(
+                out,
+                "- {} (servers tried: {})",
+                answer_text(sweep, answer),
+                tried.join(", ")
+            );
+        }
+        out.push('\n');
+    }
+    let rows: Vec<Vec<String>> = sweep.points.iter().map(point_row).collect();
+    section(&mut out, "Points", &HEADER, "rrrrrrrrrrrr", &rows);
+    if !charts.is_empty() {
+        out.push_str("## Charts\n\n");
+        for (stem, title) in charts {
+            let _ = writeln!(out, "![{title}](charts/{stem}.svg)\n");
+        }
+    }
+    out
+}
+
+/// The lines printed after a sweep: a table of the points and the answers.
+pub fn sweep_text(sweep: &SweepResult) -> String {
+    let runs = sweep.points.first().map_or(0, |p| p.runs);
+    let mut out = format!(
+        "{}: {} points × {} runs; SLO {} in ≥ {} of runs\n",
+        sweep.name,
+        sweep.points.len(),
+        runs,
+        slo_line(sweep),
+        percent(sweep.plan.slo_share)
+    );
+    // The printed table leaves out the interval (in sweep.md) and GPU busy.
+    let keep = |row: Vec<String>| -> Vec<String> {
+        row.into_iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 7)
+            .map(|(i, cell)| match i {
+                4 => cell.split(" (").next().unwrap_or_default().to_string(),
+                _ => cell,
+            })
+            .collect()
+    };
+    let rows: Vec<Vec<String>> = sweep.points.iter().map(|p| keep(point_row(p))).collect();
+    let header = keep(
+        [
+            "load",
+            "servers",
+            "tp",
+            "requests/day",
+            "cost/day",
+            "$/1M tokens",
+            "SLO met",
+            "",
+            "FLOP util.",
+            "headroom",
+            "TTFT p99",
+            "TPOT p99",
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect(),
+    );
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            std::iter::once(&header)
+                .chain(&rows)
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:>w$}"))
+            .collect();
+        let _ = writeln!(out, "  {}", cells.join("  "));
+    }
+    if !sweep.answers.is_empty() {
+        let _ = writeln!(
+            out,
+            "capacity: smallest fleet meeting the SLO in ≥ {} of runs",
+            percent(sweep.plan.slo_share)
+        );
+        for answer in &sweep.answers {
+            let _ = writeln!(out, "  {}", answer_text(sweep, answer));
+        }
+    }
+    out.trim_end().to_string()
+}
