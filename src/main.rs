@@ -29,22 +29,8 @@ enum Command {
     Run {
         /// The scenario YAML file.
         scenario: PathBuf,
-        /// Results folder (replaced whole, only once every file is written); default
-        /// results/<scenario name>.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Seed of the random streams, instead of the scenario's study.seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Monte Carlo runs, instead of the scenario's study.runs.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        runs: Option<u64>,
-        /// Worker threads (default: every core); the results do not depend on it.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-        threads: Option<u64>,
-        /// Print nothing but errors, and draw no progress bar.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        study: StudyArgs,
     },
     /// Study the scenario at many fleet sizes, tensor-parallel degrees and loads (each point a
     /// Monte Carlo study, all with the same random streams) and, with --find, the smallest
@@ -72,21 +58,8 @@ enum Command {
         /// Largest fleet the search tries (default sweep.search.max_servers, else 1024).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         max_servers: Option<u64>,
-        /// Results folder (replaced whole); default results/<scenario name>-sweep.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Seed of the random streams, instead of the scenario's study.seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Monte Carlo runs per point, instead of the scenario's study.runs.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        runs: Option<u64>,
-        /// Worker threads (default: every core); the results do not depend on it.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-        threads: Option<u64>,
-        /// Print nothing but errors, and draw no progress bar.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        study: StudyArgs,
     },
     /// Predict measured figures (a CSV of measurements with their configurations) and
     /// report the error per row and per metric; optionally fit the step model first.
@@ -180,6 +153,54 @@ fn volume(text: &str) -> Result<f64, String> {
     }
 }
 
+/// What `run` and `sweep` share: where results go, the random streams, runs, threads.
+#[derive(clap::Args)]
+struct StudyArgs {
+    /// Results folder (replaced whole, only once every file is written); default
+    /// results/<scenario name> (results/<scenario name>-sweep for a sweep).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Seed of the random streams, instead of the scenario's study.seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Monte Carlo runs (per point of a sweep), instead of the scenario's study.runs.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: Option<u64>,
+    /// Worker threads (default: every core); the results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+    /// Print nothing but errors, and draw no progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Ctrl-C stops a study between runs; the previous results stay as they were.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+impl StudyArgs {
+    /// The scenario at `path` with the seed and runs given on the command line.
+    fn load(&self, path: &std::path::Path) -> Result<scenario::ScenarioFile, Error> {
+        let mut file = scenario::load(path)?;
+        if let Some(seed) = self.seed {
+            file.set_seed(seed);
+        }
+        if let Some(runs) = self.runs {
+            file.set_runs(runs);
+        }
+        Ok(file)
+    }
+
+    /// Study options: threads, a progress bar on a terminal, Ctrl-C caught.
+    fn options(&self) -> Options<'static> {
+        let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
+        Options {
+            threads: self.threads.map(|t| t as usize),
+            progress: !self.quiet && std::io::stderr().is_terminal(),
+            cancel: Some(&CANCEL),
+        }
+    }
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum CatalogPart {
     Gpus,
@@ -200,33 +221,19 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Run {
             scenario: path,
-            out,
-            seed,
-            runs,
-            threads,
-            quiet,
+            study: args,
         } => {
-            let mut file = scenario::load(&path)?;
-            if let Some(seed) = seed {
-                file.set_seed(seed);
-            }
-            if let Some(runs) = runs {
-                file.set_runs(runs);
-            }
-            // Ctrl-C stops the study between runs; the previous results stay as they were.
-            static CANCEL: AtomicBool = AtomicBool::new(false);
-            let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
+            let file = args.load(&path)?;
+            let options = args.options();
             let started = Instant::now();
-            let options = Options {
-                threads: threads.map(|t| t as usize),
-                progress: !quiet && std::io::stderr().is_terminal(),
-                cancel: Some(&CANCEL),
-            };
             let study = run_study(&file, &options)?;
             let elapsed = started.elapsed();
-            let dir = out.unwrap_or_else(|| report::default_output_dir(&study.first_scenario.name));
+            let dir = args
+                .out
+                .clone()
+                .unwrap_or_else(|| report::default_output_dir(&study.first_scenario.name));
             let (doc, run) = report::write_study(&dir, &study, Some(&CANCEL))?;
-            if !quiet {
+            if !args.quiet {
                 if study.runs == 1 {
                     println!("{}", report::markdown::summary_text(&run));
                 } else {
@@ -253,19 +260,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             find,
             slo_share,
             max_servers,
-            out,
-            seed,
-            runs,
-            threads,
-            quiet,
+            study: args,
         } => {
-            let mut file = scenario::load(&path)?;
-            if let Some(seed) = seed {
-                file.set_seed(seed);
-            }
-            if let Some(runs) = runs {
-                file.set_runs(runs);
-            }
+            let mut file = args.load(&path)?;
             let overrides = sweep::Overrides {
                 servers: servers.map(|s| s.0),
                 tensor_parallel: tensor_parallel.map(|t| t.0),
@@ -275,20 +272,16 @@ fn run(cli: Cli) -> Result<(), Error> {
                 max_servers,
             };
             let plan = sweep::SweepPlan::new(&mut file, &overrides)?;
-            static CANCEL: AtomicBool = AtomicBool::new(false);
-            let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
+            let options = args.options();
             let started = Instant::now();
-            let options = Options {
-                threads: threads.map(|t| t as usize),
-                progress: !quiet && std::io::stderr().is_terminal(),
-                cancel: Some(&CANCEL),
-            };
             let result = sweep::run_sweep(&mut file, &plan, &options)?;
             let elapsed = started.elapsed();
-            let dir = out
+            let dir = args
+                .out
+                .clone()
                 .unwrap_or_else(|| report::default_output_dir(&format!("{}-sweep", result.name)));
             report::write_sweep(&dir, &result)?;
-            if !quiet {
+            if !args.quiet {
                 println!("{}", report::sweep::sweep_text(&result));
                 println!(
                     "wrote {} ({} points simulated in {:.1} s)",

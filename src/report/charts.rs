@@ -89,7 +89,34 @@ pub(crate) fn ensure_font() {
     });
 }
 
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+/// What drawing on a backend returns.
+pub(crate) type DrawResult<DB> =
+    Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// Renders a chart as SVG text with `draw`, which fills the whole area.
+pub(crate) fn render_svg(
+    draw: impl for<'a> FnOnce(&DrawingArea<SVGBackend<'a>, Shift>) -> DrawResult<SVGBackend<'a>>,
+) -> Result<String, String> {
+    ensure_font();
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
+        draw(&root).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(text)
+}
+
+/// Renders a chart into the PNG file at `path` with `draw`, which fills the whole area.
+pub(crate) fn render_png(
+    path: &std::path::Path,
+    draw: impl for<'a> FnOnce(&DrawingArea<BitMapBackend<'a>, Shift>) -> DrawResult<BitMapBackend<'a>>,
+) -> Result<(), String> {
+    ensure_font();
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    draw(&root).map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
 
 /// Draws `kind` on `root`.
 fn draw<DB: DrawingBackend>(
@@ -114,22 +141,12 @@ fn draw<DB: DrawingBackend>(
 
 /// The SVG text of `kind`.
 pub fn svg(kind: ChartKind, study: &StudyResult) -> Result<String, String> {
-    ensure_font();
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
-        draw(kind, study, &root).map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
-    }
-    Ok(text)
+    render_svg(|root| draw(kind, study, root))
 }
 
 /// Draws `kind` as a PNG file at `path`.
 pub fn png(kind: ChartKind, study: &StudyResult, path: &std::path::Path) -> Result<(), String> {
-    ensure_font();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    draw(kind, study, &root).map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())
+    render_png(path, |root| draw(kind, study, root))
 }
 
 /// Hours from midnight of an interval start.

@@ -2,7 +2,7 @@
 //! and per million output tokens against the offered load for each fleet size, SLO attainment
 //! against the fleet size for each load, and GPU utilisation against the fleet size.
 
-use super::charts::{PALETTE, SIZE, ensure_font};
+use super::charts::{DrawResult, PALETTE, SIZE, render_png, render_svg};
 use crate::sweep::SweepResult;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -48,8 +48,6 @@ impl SweepChart {
         }
     }
 }
-
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 /// A labelled series of (x, y) points.
 type Line = (String, Vec<(f64, f64)>);
@@ -262,22 +260,12 @@ fn lines<DB: DrawingBackend>(
 
 /// The SVG text of `chart`.
 pub fn svg(chart: SweepChart, sweep: &SweepResult) -> Result<String, String> {
-    ensure_font();
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
-        draw(chart, sweep, &root).map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
-    }
-    Ok(text)
+    render_svg(|root| draw(chart, sweep, root))
 }
 
 /// Draws `chart` as a PNG file at `path`.
 pub fn png(chart: SweepChart, sweep: &SweepResult, path: &std::path::Path) -> Result<(), String> {
-    ensure_font();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    draw(chart, sweep, &root).map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())
+    render_png(path, |root| draw(chart, sweep, root))
 }
 
 #[cfg(test)]

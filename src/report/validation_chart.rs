@@ -1,31 +1,19 @@
 //! The validation chart: predicted against measured, one log-log panel per metric, with the
 //! y = x line and ±20% bands; colour marks the GPU, a hollow marker a row held out of the fit.
 
-use super::charts::{PALETTE, SIZE, ensure_font};
+use super::charts::{DrawResult, PALETTE, render_png, render_svg};
 use crate::validate::{Metric, Validation};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
-
 /// The SVG text of the chart.
 pub fn svg(v: &Validation) -> Result<String, String> {
-    ensure_font();
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
-        draw(v, &root).map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
-    }
-    Ok(text)
+    render_svg(|root| draw(v, root))
 }
 
 /// Draws the chart as a PNG file at `path`.
 pub fn png(v: &Validation, path: &std::path::Path) -> Result<(), String> {
-    ensure_font();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    draw(v, &root).map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())
+    render_png(path, |root| draw(v, root))
 }
 
 fn unit_label(metric: Metric) -> &'static str {
