@@ -1,11 +1,11 @@
 //! The `fleetsim` binary end to end: shipped scenarios, outputs, determinism, bad input.
 
 mod common;
-use common::fleetsim;
+use common::{fleetsim, fleetsim_into, write_scenario};
 
 use serde_json::Value;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 fn stderr(output: &Output) -> String {
@@ -13,14 +13,7 @@ fn stderr(output: &Output) -> String {
 }
 
 fn run_into(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    fleetsim(&args)
+    fleetsim_into("run", scenario, out, extra)
 }
 
 /// A small scenario that runs in well under a second.
@@ -36,12 +29,6 @@ hardware: {gpu: h100-sxm, gpus_per_server: 2}
 fleet: {servers: 1, router: least-outstanding-requests}
 study: {seed: 3, horizon: 20m, timeseries_interval: 1m}
 ";
-
-fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, text).unwrap();
-    path
-}
 
 #[test]
 fn quickstart_writes_the_study_folder() {

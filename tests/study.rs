@@ -2,7 +2,7 @@
 //! in the outputs, charts, the HTML report, and what an interrupted study leaves behind.
 
 mod common;
-use common::fleetsim;
+use common::{fleetsim_into, write_scenario};
 
 use serde_json::Value;
 use std::fs;
@@ -29,21 +29,11 @@ slo: {ttft_p99: 2s, tpot_p99: 100ms}
 ";
 
 fn scenario(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("study.yaml");
-    fs::write(&path, text).unwrap();
-    path
+    write_scenario(dir, "study.yaml", text)
 }
 
 fn run(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    fleetsim(&args)
+    fleetsim_into("run", scenario, out, &[&["--quiet"], extra].concat())
 }
 
 /// Runs the uncertain study into a fresh folder; the folder lives as long as the guard.

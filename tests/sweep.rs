@@ -2,7 +2,7 @@
 //! bad sweep values, and thread-independent bytes.
 
 mod common;
-use common::fleetsim;
+use common::{fleetsim, fleetsim_into, write_scenario};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -31,21 +31,11 @@ sweep:
 ";
 
 fn scenario(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("tiny.yaml");
-    fs::write(&path, text).unwrap();
-    path
+    write_scenario(dir, "tiny.yaml", text)
 }
 
 fn sweep(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "sweep",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    let output = fleetsim(&args);
+    let output = fleetsim_into("sweep", scenario, out, &[&["--quiet"], extra].concat());
     assert!(
         output.status.success(),
         "{}",
@@ -267,14 +257,7 @@ fn bad_sweep_values_exit_2_naming_the_field_and_write_nothing() {
         let section = "  servers: {from: 1, to: 5}\n  load: [0.5, 1]\n  slo_share: 0.6\n";
         let text = TINY.replace(section, &format!("{line}\n"));
         let path = scenario(dir.path(), &text);
-        let mut args = vec![
-            "sweep",
-            path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(flags);
-        let output = fleetsim(&args);
+        let output = fleetsim_into("sweep", &path, &out, flags);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{line} {flags:?}: {stderr}");
         assert!(stderr.contains(expected), "{line} {flags:?}: {stderr}");

@@ -2,7 +2,7 @@
 //! malformed files, and a fit that recovers the efficiencies that made its data.
 
 mod common;
-use common::fleetsim;
+use common::{fleetsim, fleetsim_into, write_scenario};
 
 use fleetsim::engine::SimTime;
 use fleetsim::perf_model::{Calibration, DEFAULTS, PerfModel, StepWork};
@@ -25,16 +25,9 @@ fn one_client_row(metric: &str, statistic: &str, value: f64) -> String {
 
 /// Writes `rows` under the header into `dir/name` and validates it into `dir/out`.
 fn validate_rows(dir: &Path, name: &str, rows: &[String]) -> (Output, std::path::PathBuf) {
-    let file = dir.join(name);
-    fs::write(&file, format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap();
+    let file = write_scenario(dir, name, &format!("{HEADER}\n{}\n", rows.join("\n")));
     let out = dir.join("out");
-    let run = fleetsim(&[
-        "validate",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    (run, out)
+    (fleetsim_into("validate", &file, &out, &[]), out)
 }
 
 fn setup() -> Setup {

@@ -1,5 +1,9 @@
-//! What the integration tests share: running the binary.
+//! What the integration tests share: running the binary on scenarios written for the test.
+//! Each test file is its own crate and uses part of this module.
+#![allow(dead_code)]
 
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `fleetsim` with `args` from the repository root, so shipped scenarios resolve.
@@ -9,4 +13,23 @@ pub fn fleetsim(args: &[&str]) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the binary runs")
+}
+
+/// Runs `fleetsim COMMAND SCENARIO --out OUT EXTRA…`.
+pub fn fleetsim_into(command: &str, scenario: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        command,
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    fleetsim(&args)
+}
+
+/// Writes scenario `text` to `dir/name` and returns its path.
+pub fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
 }
