@@ -187,7 +187,7 @@ pub fn validation_text(v: &Validation) -> String {
         out,
         "{} rows, {} configurations; predicted with {}",
         v.file.rows.len(),
-        configurations(v),
+        v.configurations(),
         calibration_text(v)
     );
     if let Some(fit) = &v.fit {
@@ -224,14 +224,4 @@ pub fn validation_text(v: &Validation) -> String {
     }
     out.pop();
     out
-}
-
-fn configurations(v: &Validation) -> usize {
-    let mut setups: Vec<&crate::validate::Setup> = Vec::new();
-    for row in &v.file.rows {
-        if !setups.contains(&&row.setup) {
-            setups.push(&row.setup);
-        }
-    }
-    setups.len()
 }

@@ -13,32 +13,44 @@ use crate::error::InputError;
 use crate::perf_model::Calibration;
 use crate::units::Seconds;
 
+/// The first row of each distinct configuration, in file order, and for every row the
+/// index of its configuration among them.
+fn distinct_setups<'a>(
+    rows: impl Iterator<Item = &'a Measurement>,
+) -> (Vec<&'a Measurement>, Vec<usize>) {
+    let mut firsts: Vec<&Measurement> = Vec::new();
+    let index = rows
+        .map(|row| {
+            firsts
+                .iter()
+                .position(|f| f.setup == row.setup)
+                .unwrap_or_else(|| {
+                    firsts.push(row);
+                    firsts.len() - 1
+                })
+        })
+        .collect();
+    (firsts, index)
+}
+
 /// Predicts every row: each distinct configuration is simulated once, in parallel.
 pub fn predict_rows(
     rows: &[&Measurement],
     calibration: &Calibration,
     horizon: Seconds,
 ) -> Result<Vec<Option<f64>>, InputError> {
-    let mut setups: Vec<&Setup> = Vec::new();
-    let mut index = Vec::with_capacity(rows.len());
-    let mut scenarios = Vec::new();
-    for row in rows {
-        match setups.iter().position(|s| **s == row.setup) {
-            Some(i) => index.push(i),
-            None => {
-                let scenario =
-                    predict::scenario(&row.setup, calibration, horizon).map_err(|e| {
-                        InputError::general(format!(
-                            "line {}: the configuration cannot be simulated: {}",
-                            row.line, e
-                        ))
-                    })?;
-                index.push(setups.len());
-                setups.push(&row.setup);
-                scenarios.push(scenario);
-            }
-        }
-    }
+    let (firsts, index) = distinct_setups(rows.iter().copied());
+    let scenarios = firsts
+        .iter()
+        .map(|row| {
+            predict::scenario(&row.setup, calibration, horizon).map_err(|e| {
+                InputError::general(format!(
+                    "line {}: the configuration cannot be simulated: {}",
+                    row.line, e
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let outcomes = predict::simulate_all(&scenarios);
     Ok(rows
         .iter()
@@ -208,6 +220,11 @@ impl Validation {
                 ErrorSummary::of(format!("{} {}", metric.name(), statistic.name()), &errors)
             })
             .collect()
+    }
+
+    /// Distinct configurations among the rows: the simulations a prediction takes.
+    pub fn configurations(&self) -> usize {
+        distinct_setups(self.file.rows.iter()).0.len()
     }
 
     /// Rows with no prediction (the run finished nothing to measure).
