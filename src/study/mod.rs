@@ -177,6 +177,14 @@ fn record(scenario: &Scenario, result: RunResult, keep: bool) -> Record {
     }
 }
 
+/// A pool of `threads` workers (every core when `None`) for simulations in parallel.
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, InputError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| InputError::general(format!("cannot start {threads:?} threads: {e}")))
+}
+
 /// Runs every run of `file` and gathers the distributions.
 pub fn run_study(file: &ScenarioFile, options: &Options) -> Result<StudyResult, Error> {
     let runs = file.runs();
@@ -184,12 +192,7 @@ pub fn run_study(file: &ScenarioFile, options: &Options) -> Result<StudyResult, 
     let scenarios = (0..runs)
         .map(|i| file.scenario(i))
         .collect::<Result<Vec<_>, InputError>>()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| {
-            InputError::general(format!("cannot start {:?} threads: {e}", options.threads))
-        })?;
+    let pool = thread_pool(options.threads)?;
     let bar = if options.progress {
         ProgressBar::with_draw_target(Some(runs), ProgressDrawTarget::stderr())
     } else {

@@ -235,11 +235,7 @@ impl Validation {
 
 /// Validates `file`: fits first if asked, then predicts every row.
 pub fn validate(file: MeasurementFile, options: &Options) -> Result<Validation, InputError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| InputError::field("--threads", e.to_string()))?;
-    pool.install(|| validate_in_pool(file, options))
+    crate::study::thread_pool(options.threads)?.install(|| validate_in_pool(file, options))
 }
 
 fn validate_in_pool(file: MeasurementFile, options: &Options) -> Result<Validation, InputError> {
