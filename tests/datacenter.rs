@@ -95,6 +95,7 @@ fn bill(result: &RunResult, scenario: &Scenario, prices: &Prices) -> f64 {
         &Usage {
             horizon_s: scenario.horizon.0,
             servers: scenario.fleet.servers,
+            servers_on_mean: result.summary.utilization.servers_on_mean,
             gpus_per_server: scenario.fleet.gpus_per_server,
             provisioned_it_kw: result.energy.provisioned_it_kw,
             rows: &result.timeseries,

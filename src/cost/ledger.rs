@@ -39,8 +39,11 @@ pub struct Ledger {
 pub struct Usage<'a> {
     /// Simulated seconds.
     pub horizon_s: f64,
-    /// Servers.
+    /// Servers in the fleet: what an owner pays for.
     pub servers: u64,
+    /// Mean servers on over the horizon: what a renter pays for (fewer than `servers` when
+    /// the fleet autoscales).
+    pub servers_on_mean: f64,
     /// GPUs per server.
     pub gpus_per_server: u32,
     /// Provisioned IT power, kW.
@@ -71,7 +74,7 @@ pub fn ledger(prices: &Prices, usage: &Usage) -> Ledger {
 
     for (item, usd) in prices
         .hardware
-        .daily_lines(usage.servers, usage.gpus_per_server)
+        .daily_lines(usage.servers, usage.servers_on_mean, usage.gpus_per_server)
     {
         add("hardware", item, usd);
     }

@@ -15,7 +15,7 @@ pub enum Hardware {
         /// Yearly maintenance as a share of the price.
         maintenance_rate: f64,
     },
-    /// Rented by the GPU-hour, every GPU for every hour of the horizon.
+    /// Rented by the GPU-hour, every GPU for every hour it is on.
     Rented {
         /// Whether the rental price covers power, cooling and space (as cloud list prices
         /// do); if so, energy and colocation are reported but not billed again.
@@ -60,9 +60,14 @@ impl Hardware {
         )
     }
 
-    /// The daily cost of `servers` servers of `gpus_per_server` GPUs, as named parts.
-    pub fn daily_lines(&self, servers: u64, gpus_per_server: u32) -> Vec<(&'static str, f64)> {
-        let servers = servers as f64;
+    /// The daily cost of a fleet of `servers` servers of `gpus_per_server` GPUs, as named
+    /// parts: owned, every server is paid for; rented, only the `servers_on` (mean) that run.
+    pub fn daily_lines(
+        &self,
+        servers: u64,
+        servers_on: f64,
+        gpus_per_server: u32,
+    ) -> Vec<(&'static str, f64)> {
         match *self {
             Hardware::Owned {
                 server_usd,
@@ -70,7 +75,7 @@ impl Hardware {
                 financing_rate,
                 maintenance_rate,
             } => {
-                let price = server_usd * servers;
+                let price = server_usd * servers as f64;
                 let depreciation = price / amortization_years;
                 // Annuity: P·r / (1 − (1 + r)^−n) a year; the excess over P/n is interest.
                 let annuity = if financing_rate > 0.0 {
@@ -91,7 +96,7 @@ impl Hardware {
                 reserved_share,
                 ..
             } => {
-                let gpu_hours = servers * f64::from(gpus_per_server) * 24.0;
+                let gpu_hours = servers_on * f64::from(gpus_per_server) * 24.0;
                 let lines = [
                     ("GPU rental, reserved", reserved_share, reserved_usd),
                     ("GPU rental, on demand", 1.0 - reserved_share, on_demand_usd),
@@ -153,7 +158,7 @@ mod tests {
         };
         // Cash: 365,000/5/365 = 200 a day, maintenance 36,500/365 = 100 a day.
         assert_eq!(
-            owned.daily_lines(1, 8),
+            owned.daily_lines(1, 1.0, 8),
             vec![
                 ("depreciation", 200.0),
                 ("financing", 0.0),
@@ -167,7 +172,7 @@ mod tests {
             financing_rate: 0.1,
             maintenance_rate: 0.0,
         };
-        let daily = total(&financed.daily_lines(1, 8));
+        let daily = total(&financed.daily_lines(1, 1.0, 8));
         assert!((daily - 96_287.23 / 365.0).abs() < 0.01, "{daily}");
     }
 
@@ -180,6 +185,8 @@ mod tests {
             reserved_share: 0.25,
         };
         // 2 servers × 8 GPUs × 24 h = 384 GPU-hours: 96 reserved at $1, 288 at $2.
-        assert_eq!(total(&rented.daily_lines(2, 8)), 96.0 + 576.0);
+        assert_eq!(total(&rented.daily_lines(2, 2.0, 8)), 96.0 + 576.0);
+        // An autoscaled fleet of 4 with 2 on on average pays the same.
+        assert_eq!(total(&rented.daily_lines(4, 2.0, 8)), 96.0 + 576.0);
     }
 }

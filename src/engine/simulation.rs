@@ -1,6 +1,6 @@
 //! One run: the day's requests cross the edge link, the router sends them to healthy
-//! replicas, whose steps are events on the queue; parts fail and are repaired; the run
-//! stops at the horizon.
+//! replicas, whose steps are events on the queue; parts fail and are repaired; an
+//! autoscaler switches servers on and off; the run stops at the horizon.
 //!
 //! Arrivals are drawn one at a time (only the next one is ever on the queue), so memory holds
 //! the requests in flight and nothing else that grows with the day.
@@ -8,7 +8,7 @@
 use super::queue::EventQueue;
 use super::rng::{Stream, Streams};
 use super::time::SimTime;
-use crate::fleet::{EdgeLink, Failures, Part, ReplicaLoad, Router};
+use crate::fleet::{Change, EdgeLink, Failures, Gauge, Part, Pool, ReplicaLoad, Router, ScaleMetric};
 use crate::perf_model::PerfModel;
 use crate::scenario::Scenario;
 use crate::serve::{Attempt, KvCache, Replica};
@@ -36,6 +36,15 @@ enum Event {
     Failure(Part),
     /// A failed part comes back.
     Repair(Part),
+    /// The autoscaler decides.
+    Autoscale,
+    /// A unit of servers has booted.
+    Booted {
+        /// The unit.
+        unit: u32,
+        /// Its boot number.
+        boot: u32,
+    },
 }
 
 /// A replica and what the engine knows about it.
@@ -48,6 +57,25 @@ struct Slot {
     epoch: u32,
     /// When it went down.
     down_since: SimTime,
+    /// Whether its servers are on and taking requests (false while off, booting or
+    /// draining).
+    serving: bool,
+}
+
+impl Slot {
+    /// Whether the router may send it requests.
+    fn routable(&self) -> bool {
+        self.down == 0 && self.serving
+    }
+}
+
+/// The autoscaler's state within a run.
+struct Scaler {
+    pool: Pool,
+    /// Requests (or KV blocks) held by all replicas.
+    load: Gauge,
+    /// Requests (or KV blocks) the routable replicas can hold.
+    capacity: Gauge,
 }
 
 /// The state of one run.
@@ -61,6 +89,7 @@ struct Simulation<'a> {
     edge: EdgeLink,
     failures: Option<Failures>,
     failure_rng: Xoshiro256PlusPlus,
+    scaler: Option<Scaler>,
     queue: EventQueue<Event>,
     source: RequestSource,
     recorder: Recorder,
@@ -78,6 +107,7 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
         down: 0,
         epoch: 0,
         down_since: SimTime::ZERO,
+        serving: true,
     };
     let mut sim = Simulation {
         scenario,
@@ -91,6 +121,11 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
             .failures
             .map(|model| Failures::new(model, scenario.fleet)),
         failure_rng: streams.rng(Stream::Failures),
+        scaler: scenario.autoscaling.map(|config| Scaler {
+            pool: Pool::new(config),
+            load: Gauge::default(),
+            capacity: Gauge::default(),
+        }),
         queue: EventQueue::new(),
         source: RequestSource::new(&scenario.workload, &streams),
         recorder: Recorder::new(scenario.horizon.0, scenario.timeseries_interval.0),
@@ -104,6 +139,7 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
 
 impl Simulation<'_> {
     fn run(&mut self) {
+        self.switch_on_first_servers();
         self.schedule_first_arrivals();
         self.schedule_next_failure(SimTime::ZERO);
         while let Some((now, event)) = self.queue.pop() {
@@ -124,6 +160,13 @@ impl Simulation<'_> {
                 }
                 Event::Failure(part) => self.fail(now, part),
                 Event::Repair(part) => self.repair(now, part),
+                Event::Autoscale => self.autoscale(now),
+                Event::Booted { unit, boot } => {
+                    let scaler = self.scaler.as_mut().expect("autoscaling is on");
+                    if scaler.pool.boot_ended(unit as usize, boot) {
+                        self.serve_unit(now, unit as usize, true);
+                    }
+                }
             }
         }
     }
@@ -203,7 +246,7 @@ impl Simulation<'_> {
         let chosen = self.router.route(&mut self.routing_rng, self.healthy, |i| {
             let slot = &slots[i];
             ReplicaLoad {
-                healthy: slot.down == 0,
+                healthy: slot.routable(),
                 requests: slot.replica.outstanding(),
                 tokens: slot.replica.context_tokens(),
             }
@@ -213,8 +256,9 @@ impl Simulation<'_> {
             self.client_done(now, false);
             return;
         };
-        self.recorder.change_levels(now, 1, 0, 0);
+        let before = levels_of(&self.slots[index].replica);
         self.slots[index].replica.enqueue(attempt);
+        self.note_level_change(now, index, before);
         if !self.slots[index].replica.is_busy() {
             self.start_step(now, index);
         }
@@ -231,6 +275,7 @@ impl Simulation<'_> {
         self.recorder.output_tokens(seen, finished.emitted, bytes);
         self.note_level_change(now, index, before);
         self.start_step(now, index);
+        self.release_if_drained(now, index);
         for _ in 0..finished.completed {
             self.client_done(seen, true);
         }
@@ -282,10 +327,14 @@ impl Simulation<'_> {
             }
             slot.down_since = now;
             slot.epoch += 1;
-            self.healthy -= 1;
-            let before = levels_of(&slot.replica);
-            evicted.extend(slot.replica.evict_all());
+            if slot.serving {
+                self.healthy -= 1;
+                self.change_capacity(now, -1.0);
+            }
+            let before = levels_of(&self.slots[index].replica);
+            evicted.extend(self.slots[index].replica.evict_all());
             self.note_level_change(now, index, before);
+            self.release_if_drained(now, index);
         }
         for attempt in evicted {
             if attempt.retries > max_retries {
@@ -307,8 +356,11 @@ impl Simulation<'_> {
             let slot = &mut self.slots[index as usize];
             slot.down -= 1;
             if slot.down == 0 {
-                self.healthy += 1;
                 self.recorder.outage(slot.down_since, now, gpus);
+                if slot.serving {
+                    self.healthy += 1;
+                    self.change_capacity(now, 1.0);
+                }
             }
         }
     }
@@ -316,12 +368,147 @@ impl Simulation<'_> {
     fn note_level_change(&mut self, now: SimTime, index: usize, before: (i64, i64, i64)) {
         let after = levels_of(&self.slots[index].replica);
         if after != before {
-            self.recorder.change_levels(
-                now,
+            let (waiting, running, kv) = (
                 after.0 - before.0,
                 after.1 - before.1,
                 after.2 - before.2,
             );
+            self.recorder.change_levels(now, waiting, running, kv);
+            if let Some(scaler) = &mut self.scaler {
+                let delta = match scaler.pool.config().metric {
+                    ScaleMetric::Requests => waiting + running,
+                    ScaleMetric::KvCache => kv,
+                };
+                scaler.load.change(now.secs(), delta as f64);
+            }
+        }
+    }
+
+    /// The routable replicas change by `replicas`: the autoscaler's capacity follows.
+    fn change_capacity(&mut self, now: SimTime, replicas: f64) {
+        if let Some(scaler) = &mut self.scaler {
+            let per_replica = match scaler.pool.config().metric {
+                ScaleMetric::Requests => f64::from(self.scenario.scheduler.max_seqs),
+                ScaleMetric::KvCache => self.scenario.kv_blocks_per_replica as f64,
+            };
+            scaler.capacity.change(now.secs(), replicas * per_replica);
+        }
+    }
+
+    /// Switches on the fleet at midnight: all of it, or the autoscaler's first servers, and
+    /// schedules the autoscaler's first decision.
+    fn switch_on_first_servers(&mut self) {
+        let Some(scaler) = &self.scaler else {
+            self.recorder
+                .change_servers_on(SimTime::ZERO, self.scenario.fleet.servers as i64);
+            return;
+        };
+        let config = *scaler.pool.config();
+        for index in 0..self.slots.len() {
+            self.slots[index].serving = false;
+        }
+        self.healthy = 0;
+        for unit in 0..(config.initial_servers / config.unit) as usize {
+            self.serve_unit(SimTime::ZERO, unit, true);
+        }
+        self.recorder
+            .change_servers_on(SimTime::ZERO, config.initial_servers as i64);
+        self.schedule_autoscale(SimTime::ZERO);
+    }
+
+    fn schedule_autoscale(&mut self, now: SimTime) {
+        let scaler = self.scaler.as_ref().expect("autoscaling is on");
+        let at = now + scaler.pool.config().interval;
+        if at < self.horizon {
+            self.queue.push(at, Event::Autoscale);
+        }
+    }
+
+    /// The autoscaler reads the utilisation of the interval just ended and moves the fleet.
+    fn autoscale(&mut self, now: SimTime) {
+        self.schedule_autoscale(now);
+        let scaler = self.scaler.as_mut().expect("autoscaling is on");
+        let load = scaler.load.take(now.secs());
+        let capacity = scaler.capacity.take(now.secs());
+        if capacity <= 0.0 {
+            return;
+        }
+        let config = *scaler.pool.config();
+        let recommended = config.recommend(scaler.pool.serving_servers(), load / capacity);
+        let unit_servers = config.unit as i64;
+        for change in scaler.pool.decide(now.secs(), recommended) {
+            match change {
+                Change::Boot { unit, boot } => {
+                    self.recorder.change_servers_on(now, unit_servers);
+                    let ready = now + config.provisioning_delay;
+                    if ready <= now {
+                        let pool = &mut self.scaler.as_mut().expect("on").pool;
+                        pool.boot_ended(unit, boot);
+                        self.serve_unit(now, unit, true);
+                    } else {
+                        let unit = unit as u32;
+                        self.queue.push(ready, Event::Booted { unit, boot });
+                    }
+                }
+                Change::Serve(unit) => self.serve_unit(now, unit, true),
+                Change::Drain(unit) => {
+                    self.serve_unit(now, unit, false);
+                    self.release_if_drained(now, self.first_replica(unit));
+                }
+                Change::Cancel(_) => self.recorder.change_servers_on(now, -unit_servers),
+            }
+        }
+    }
+
+    /// The replicas of autoscaling unit `unit`.
+    fn replicas_of_unit(&self, unit: usize) -> std::ops::Range<usize> {
+        let servers = self.scaler.as_ref().expect("autoscaling is on").pool.config().unit;
+        let range = self
+            .scenario
+            .fleet
+            .replicas_of_servers(unit as u64 * servers, servers);
+        range.start as usize..range.end as usize
+    }
+
+    fn first_replica(&self, unit: usize) -> usize {
+        self.replicas_of_unit(unit).start
+    }
+
+    /// The replicas of `unit` start (`serving`) or stop taking requests.
+    fn serve_unit(&mut self, now: SimTime, unit: usize, serving: bool) {
+        for index in self.replicas_of_unit(unit) {
+            let slot = &mut self.slots[index];
+            debug_assert_ne!(slot.serving, serving);
+            slot.serving = serving;
+            if slot.down == 0 {
+                let sign = if serving { 1.0 } else { -1.0 };
+                if serving {
+                    self.healthy += 1;
+                } else {
+                    self.healthy -= 1;
+                }
+                self.change_capacity(now, sign);
+            }
+        }
+    }
+
+    /// Releases the unit of replica `index` if it is draining and every replica of it is
+    /// empty and idle.
+    fn release_if_drained(&mut self, now: SimTime, index: usize) {
+        let Some(scaler) = &self.scaler else { return };
+        let config = *scaler.pool.config();
+        let server = self.scenario.fleet.server_of_replica(index as u64);
+        let unit = (server / config.unit) as usize;
+        if scaler.pool.state(unit) != crate::fleet::autoscaler::UnitState::Draining {
+            return;
+        }
+        let empty = self.replicas_of_unit(unit).all(|i| {
+            let replica = &self.slots[i].replica;
+            replica.outstanding() == 0 && !replica.is_busy()
+        });
+        if empty {
+            self.scaler.as_mut().expect("on").pool.drained(unit);
+            self.recorder.change_servers_on(now, -(config.unit as i64));
         }
     }
 
@@ -329,6 +516,7 @@ impl Simulation<'_> {
         let s = self.scenario;
         let gpus = s.fleet.gpus();
         Capacity {
+            servers: s.fleet.servers,
             gpus,
             replicas: s.fleet.replicas,
             kv_blocks: s.kv_blocks_per_replica * s.fleet.replicas,

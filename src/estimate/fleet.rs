@@ -94,6 +94,7 @@ pub fn fleet_day(
                 kv_cache: 0.0,
                 egress_mbit_per_s: 0.0,
                 gpu_power_kw: gpus * (idle + excess * busy) / 1e3,
+                servers_on: layout.servers as f64,
             }
         })
         .collect();
@@ -110,6 +111,7 @@ pub fn fleet_day(
         &Usage {
             horizon_s: DAY_S,
             servers: layout.servers,
+            servers_on_mean: layout.servers as f64,
             gpus_per_server: layout.gpus_per_server,
             provisioned_it_kw,
             rows: &rows,

@@ -89,7 +89,8 @@ impl Facility {
     }
 
     /// The facility power of each interval of `rows` for a fleet of `servers` servers whose
-    /// full-load IT power is `provisioned` each.
+    /// full-load IT power is `provisioned` each; the servers' non-GPU parts draw power only
+    /// while on (`row.servers_on`).
     pub fn rows(
         &self,
         rows: &[TimeSeriesRow],
@@ -100,7 +101,7 @@ impl Facility {
         let provisioned_kw = provisioned.0 * servers / 1e3;
         rows.iter()
             .map(|row| {
-                let server_kw = self.server.power(row.gpu_busy).0 * servers / 1e3;
+                let server_kw = self.server.power(row.gpu_busy).0 * row.servers_on / 1e3;
                 let it_kw = row.gpu_power_kw + server_kw;
                 let pue = self
                     .pue

@@ -80,10 +80,20 @@ impl FleetLayout {
 
     /// The replicas with a GPU in server number `server`.
     pub fn replicas_of_server(&self, server: u64) -> std::ops::Range<u64> {
+        self.replicas_of_servers(server, 1)
+    }
+
+    /// The replicas with a GPU in the `count` servers from number `first`.
+    pub fn replicas_of_servers(&self, first: u64, count: u64) -> std::ops::Range<u64> {
         let per_server = u64::from(self.gpus_per_server);
-        let first = self.replica_of_gpu(server * per_server);
-        let last = self.replica_of_gpu((server + 1) * per_server - 1);
-        first..last + 1
+        let first_replica = self.replica_of_gpu(first * per_server);
+        let last = self.replica_of_gpu((first + count) * per_server - 1);
+        first_replica..last + 1
+    }
+
+    /// The server holding the first GPU of replica `replica`.
+    pub fn server_of_replica(&self, replica: u64) -> u64 {
+        replica * u64::from(self.parallelism.gpus()) / u64::from(self.gpus_per_server)
     }
 
     /// One-direction bandwidth per GPU that tensor-parallel all-reduces get: half the
@@ -122,6 +132,12 @@ mod tests {
         assert_eq!(FleetLayout::new(3, 8, par(8, 1)).unwrap().replicas, 3);
         assert_eq!(FleetLayout::new(4, 8, par(8, 2)).unwrap().replicas, 2);
         assert_eq!(FleetLayout::new(4, 8, par(8, 2)).unwrap().gpus(), 32);
+        let spanning = FleetLayout::new(4, 8, par(8, 2)).unwrap();
+        assert_eq!(spanning.replicas_of_servers(2, 2), 1..2);
+        assert_eq!(spanning.server_of_replica(1), 2);
+        let packed = FleetLayout::new(3, 8, par(2, 1)).unwrap();
+        assert_eq!(packed.replicas_of_servers(1, 2), 4..12);
+        assert_eq!(packed.server_of_replica(5), 1);
     }
 
     #[test]

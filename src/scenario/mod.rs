@@ -11,7 +11,7 @@ pub use load::{ScenarioFile, from_yaml, load};
 
 use crate::cost::Prices;
 use crate::facility::{Facility, GpuPowerModel};
-use crate::fleet::{EdgeConfig, FailureModel, FleetLayout, RouterPolicy};
+use crate::fleet::{Autoscaling, EdgeConfig, FailureModel, FleetLayout, RouterPolicy};
 use crate::perf_model::{MemoryPlan, ReplicaSetup};
 use crate::serve::SchedulerConfig;
 use crate::stats::Slo;
@@ -31,6 +31,8 @@ pub struct Variant {
     /// Multiplier of the open-loop mean rate, or of the closed-loop clients (rounded, at
     /// least one).
     pub load: f64,
+    /// Whether `fleet.autoscaling` applies; off, the fleet is fixed at `fleet.servers`.
+    pub autoscaling: bool,
 }
 
 impl Default for Variant {
@@ -39,6 +41,7 @@ impl Default for Variant {
             servers: None,
             tensor_parallel: None,
             load: 1.0,
+            autoscaling: true,
         }
     }
 }
@@ -76,6 +79,9 @@ pub struct Scenario {
     pub fleet: FleetLayout,
     /// Router policy.
     pub router: RouterPolicy,
+    /// Servers switched on and off with the load; `None` for a fixed fleet. When present,
+    /// `fleet` lays out its maximum.
+    pub autoscaling: Option<Autoscaling>,
     /// GPU power from activity.
     pub gpu_power: GpuPowerModel,
     /// The servers' non-GPU parts, cooling and distribution overhead.

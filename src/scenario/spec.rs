@@ -457,6 +457,59 @@ pub struct FleetSpec {
     /// Router policy.
     #[serde(default)]
     pub router: crate::fleet::RouterPolicy,
+    /// Servers switched on and off with the load; `servers` is then the fleet at midnight
+    /// and the fixed fleet `fleetsim autoscale` compares with.
+    #[serde(default)]
+    pub autoscaling: Option<AutoscalingSpec>,
+}
+
+/// `fleet.autoscaling:` — see [`crate::fleet::Autoscaling`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalingSpec {
+    /// Fewest servers on; one replica's servers when absent.
+    #[serde(default)]
+    pub min_servers: Option<Value<u64>>,
+    /// Most servers on.
+    pub max_servers: Value<u64>,
+    /// What utilisation means: `requests` (batch occupancy) or `kv-cache`.
+    #[serde(default)]
+    pub metric: crate::fleet::ScaleMetric,
+    /// Utilisation to steer to, above 0 and at most 1.
+    #[serde(default = "default_scale_target")]
+    pub target_utilization: Value<f64>,
+    /// Relative deviation from the target that changes nothing.
+    #[serde(default = "default_scale_tolerance")]
+    pub tolerance: Value<f64>,
+    /// Time between decisions.
+    #[serde(default = "default_scale_interval")]
+    pub interval: Value<Seconds>,
+    /// Time from asking for a server to its serving.
+    #[serde(default = "default_provisioning_delay")]
+    pub provisioning_delay: Value<Seconds>,
+    /// How long a lower recommendation must hold before servers are released.
+    #[serde(default = "default_scale_down_delay")]
+    pub scale_down_delay: Value<Seconds>,
+}
+
+fn default_scale_target() -> Value<f64> {
+    crate::fleet::autoscaler::DEFAULTS.target.into()
+}
+
+fn default_scale_tolerance() -> Value<f64> {
+    crate::fleet::autoscaler::DEFAULTS.tolerance.into()
+}
+
+fn default_scale_interval() -> Value<Seconds> {
+    crate::fleet::autoscaler::DEFAULTS.interval.into()
+}
+
+fn default_provisioning_delay() -> Value<Seconds> {
+    crate::fleet::autoscaler::DEFAULTS.provisioning_delay.into()
+}
+
+fn default_scale_down_delay() -> Value<Seconds> {
+    crate::fleet::autoscaler::DEFAULTS.scale_down_delay.into()
 }
 
 fn one() -> Value<u32> {

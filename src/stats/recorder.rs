@@ -105,6 +105,7 @@ pub struct Recorder {
     pub(super) counts: Counters,
     pub(super) levels: Levels,
     levels_since_s: f64,
+    servers_on: u64,
     pub(super) peak_waiting: u64,
     pub(super) peak_kv_blocks: u64,
 }
@@ -122,6 +123,7 @@ impl Recorder {
             counts: Counters::default(),
             levels: Levels::default(),
             levels_since_s: 0.0,
+            servers_on: 0,
             peak_waiting: 0,
             peak_kv_blocks: 0,
         }
@@ -235,13 +237,24 @@ impl Recorder {
         self.peak_kv_blocks = self.peak_kv_blocks.max(self.levels.kv_blocks);
     }
 
+    /// The servers on (billed and powered) change at `at` by `delta`.
+    pub fn change_servers_on(&mut self, at: SimTime, delta: i64) {
+        self.integrate_levels(at.secs());
+        self.servers_on = self
+            .servers_on
+            .checked_add_signed(delta)
+            .expect("servers on ≥ 0");
+    }
+
     /// Integrates the current levels from the last change up to `t`.
     fn integrate_levels(&mut self, t: f64) {
         let levels = self.levels;
+        let servers_on = self.servers_on as f64;
         self.series.spread(self.levels_since_s, t, |bin, dt| {
             bin.waiting_s += levels.waiting as f64 * dt;
             bin.running_s += levels.running as f64 * dt;
             bin.kv_blocks_s += levels.kv_blocks as f64 * dt;
+            bin.servers_on_s += servers_on * dt;
         });
         self.levels_since_s = self.levels_since_s.max(t);
     }

@@ -10,6 +10,9 @@ use serde::Serialize;
 /// What the fleet could do at most, to turn measured amounts into utilisations.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Capacity {
+    /// Servers in the fleet (with autoscaling, the most that may be on). Every other
+    /// figure is of all of them, and is scaled by the share of them on.
+    pub servers: u64,
     /// GPUs in the fleet.
     pub gpus: u64,
     /// Replicas in the fleet.
@@ -95,8 +98,10 @@ pub struct Utilization {
     pub waiting_max: u64,
     /// Mean requests running, fleet-wide.
     pub running_mean: f64,
-    /// Mean running batch per replica.
+    /// Mean running batch per replica on.
     pub batch_mean: f64,
+    /// Mean servers on (billed and powered): the fleet, or less with autoscaling.
+    pub servers_on_mean: f64,
 }
 
 /// GPU energy over the horizon.
@@ -174,10 +179,13 @@ impl RunSummary {
         let bins = r.series.bins();
         let total = |f: fn(&super::timeseries::Bin) -> f64| bins.iter().map(f).sum::<f64>();
         let n = &r.counts;
-        let idle_j = c.idle_power_w * horizon_s;
+        let servers_on_mean = total(|b| b.servers_on_s) / horizon_s;
+        // Seconds of the whole fleet's capacity on: the horizon when every server is.
+        let on_s = ratio(servers_on_mean, c.servers as f64) * horizon_s;
+        let idle_j = c.idle_power_w * on_s;
         let gpu_j = idle_j + total(|b| b.active_energy_j);
         let running_mean = total(|b| b.running_s) / horizon_s;
-        let gpu_time_s = c.gpus as f64 * horizon_s;
+        let gpu_time_s = c.gpus as f64 * on_s;
         RunSummary {
             requests: RequestCounts {
                 arrived: n.arrived,
@@ -205,14 +213,15 @@ impl RunSummary {
             },
             utilization: Utilization {
                 gpu_busy: ratio(total(|b| b.gpu_busy_s), gpu_time_s),
-                flops: ratio(total(|b| b.flops), c.peak_flops * horizon_s),
-                memory_bandwidth: ratio(total(|b| b.memory_bytes), c.memory_bandwidth * horizon_s),
-                kv_cache_mean: ratio(total(|b| b.kv_blocks_s), c.kv_blocks as f64 * horizon_s),
+                flops: ratio(total(|b| b.flops), c.peak_flops * on_s),
+                memory_bandwidth: ratio(total(|b| b.memory_bytes), c.memory_bandwidth * on_s),
+                kv_cache_mean: ratio(total(|b| b.kv_blocks_s), c.kv_blocks as f64 * on_s),
                 kv_cache_peak: ratio(r.peak_kv_blocks as f64, c.kv_blocks as f64),
                 waiting_mean: total(|b| b.waiting_s) / horizon_s,
                 waiting_max: r.peak_waiting,
                 running_mean,
-                batch_mean: ratio(running_mean, c.replicas as f64),
+                batch_mean: ratio(running_mean * horizon_s, c.replicas as f64 * on_s),
+                servers_on_mean,
             },
             gpu_energy: GpuEnergy {
                 kwh: Joules(gpu_j).kwh(),
@@ -274,6 +283,8 @@ pub struct TimeSeriesRow {
     pub egress_mbit_per_s: f64,
     /// Mean GPU power of the fleet, kW.
     pub gpu_power_kw: f64,
+    /// Mean servers on (billed and powered).
+    pub servers_on: f64,
 }
 
 /// The rows of `series`, normalised by `c`.
@@ -284,7 +295,10 @@ pub(super) fn series_rows(series: &TimeSeries, c: &Capacity) -> Vec<TimeSeriesRo
         .enumerate()
         .map(|(index, bin)| {
             let (start, dt) = series.span(index);
-            let gpu_power_w = c.idle_power_w + bin.active_energy_j / dt;
+            let servers_on = bin.servers_on_s / dt;
+            // Seconds of the whole fleet's capacity on in this interval.
+            let on_s = ratio(bin.servers_on_s, c.servers as f64);
+            let gpu_power_w = (c.idle_power_w * on_s + bin.active_energy_j) / dt;
             TimeSeriesRow {
                 t_start_s: start,
                 duration_s: dt,
@@ -297,12 +311,13 @@ pub(super) fn series_rows(series: &TimeSeries, c: &Capacity) -> Vec<TimeSeriesRo
                 prefill_tokens_per_s: bin.prefill_tokens / dt,
                 waiting_mean: bin.waiting_s / dt,
                 running_mean: bin.running_s / dt,
-                gpu_busy: ratio(bin.gpu_busy_s, c.gpus as f64 * dt),
-                flops_util: ratio(bin.flops, c.peak_flops * dt),
-                memory_bw_util: ratio(bin.memory_bytes, c.memory_bandwidth * dt),
-                kv_cache: ratio(bin.kv_blocks_s, c.kv_blocks as f64 * dt),
+                gpu_busy: ratio(bin.gpu_busy_s, c.gpus as f64 * on_s),
+                flops_util: ratio(bin.flops, c.peak_flops * on_s),
+                memory_bw_util: ratio(bin.memory_bytes, c.memory_bandwidth * on_s),
+                kv_cache: ratio(bin.kv_blocks_s, c.kv_blocks as f64 * on_s),
                 egress_mbit_per_s: bin.egress_bytes * 8.0 / 1e6 / dt,
                 gpu_power_kw: gpu_power_w / 1e3,
+                servers_on,
             }
         })
         .collect()

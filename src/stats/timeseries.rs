@@ -35,6 +35,8 @@ pub struct Bin {
     pub running_s: f64,
     /// ∫ KV blocks in use dt.
     pub kv_blocks_s: f64,
+    /// ∫ servers on (billed and powered) dt.
+    pub servers_on_s: f64,
 }
 
 /// Bins of equal width from time zero to the horizon (the last may be shorter).

@@ -126,6 +126,10 @@ pub const HEADLINES: &[Headline] = &[
         "/s",
         |r, _s| { r.summary.throughput.output_tokens_per_s }
     ),
+    headline!("servers_on_mean", "servers on (mean)", "", |r, _s| r
+        .summary
+        .utilization
+        .servers_on_mean),
     headline!("gpu_busy", "GPU busy", "share", |r, _s| r
         .summary
         .utilization

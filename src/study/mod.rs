@@ -51,6 +51,7 @@ pub const SERIES: &[Series] = &[
     ),
     series!("waiting_mean", "requests waiting", |t, _p| t.waiting_mean),
     series!("running_mean", "requests running", |t, _p| t.running_mean),
+    series!("servers_on", "servers on", |t, _p| t.servers_on),
     series!("gpu_busy", "GPU busy (share)", |t, _p| t.gpu_busy),
     series!("flops_util", "FLOP utilisation (share)", |t, _p| t
         .flops_util),

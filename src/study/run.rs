@@ -56,6 +56,7 @@ pub fn run(scenario: &Scenario) -> RunResult {
         &Usage {
             horizon_s: s.horizon.0,
             servers: s.fleet.servers,
+            servers_on_mean: summary.utilization.servers_on_mean,
             gpus_per_server: s.fleet.gpus_per_server,
             provisioned_it_kw,
             rows: &output.timeseries,

@@ -131,6 +131,7 @@ pub fn run_sweep(
                 servers: Some(servers),
                 tensor_parallel: Some(plan.tensor_parallel[tp]),
                 load: plan.loads[load],
+                ..Variant::default()
             });
             let study = run_study(file, options)?;
             let point = point_of(file, &study, servers, plan.loads[load])?;

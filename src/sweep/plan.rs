@@ -209,6 +209,7 @@ impl SweepPlan {
                         servers: Some(n),
                         tensor_parallel: Some(tp),
                         load,
+                        ..Variant::default()
                     });
                     file.scenario(0).map_err(|e| InputError {
                         message: format!(

@@ -1,13 +1,13 @@
-//! The datacenter sections: the servers' non-GPU parts, the facility's PUE, the edge link
-//! and failures.
+//! The datacenter sections: the servers' non-GPU parts, the facility's PUE, the edge link,
+//! failures and autoscaling.
 
 use super::hourly;
 use crate::catalog::Gpu;
 use crate::check;
 use crate::error::InputError;
 use crate::facility::{Component, Facility, PueModel, ServerPower};
-use crate::fleet::{EdgeConfig, FailureModel};
-use crate::scenario::spec::{EdgeSpec, FacilitySpec, FailuresSpec, ServerSpec};
+use crate::fleet::{Autoscaling, EdgeConfig, FailureModel, FleetLayout};
+use crate::scenario::spec::{AutoscalingSpec, EdgeSpec, FacilitySpec, FailuresSpec, ServerSpec};
 use crate::uncertain::Drawer;
 
 /// The server's component list, or the HGX-class default for `gpus` GPUs of `gpu`.
@@ -198,4 +198,68 @@ pub(super) fn failures(
     check::positive("failures.gpu_mttr", model.gpu_mttr.0)?;
     check::positive("failures.server_mttr", model.server_mttr.0)?;
     Ok(Some(model))
+}
+
+/// The autoscaler of a fleet laid out as `layout` (the fleet at midnight): limits in whole
+/// replicas' servers, with the midnight fleet between them.
+pub(super) fn autoscaling(
+    spec: &AutoscalingSpec,
+    layout: &FleetLayout,
+    d: &mut Drawer,
+) -> Result<Autoscaling, InputError> {
+    const AT: &str = "fleet.autoscaling";
+    let per_replica = u64::from(layout.parallelism.gpus());
+    let unit = per_replica.div_ceil(u64::from(layout.gpus_per_server));
+    let min_servers = match &spec.min_servers {
+        Some(min) => d.value(&format!("{AT}.min_servers"), min),
+        None => unit,
+    };
+    let max_servers = d.value(&format!("{AT}.max_servers"), &spec.max_servers);
+    for (name, servers) in [("min_servers", min_servers), ("max_servers", max_servers)] {
+        let field = format!("{AT}.{name}");
+        check::at_least(&field, servers, 1)?;
+        if servers % unit != 0 {
+            return Err(InputError::field(
+                field,
+                format!(
+                    "a replica spans {unit} servers, so servers switch {unit} at a time: \
+                     expected a multiple of {unit}, got {servers}"
+                ),
+            ));
+        }
+    }
+    if max_servers < min_servers {
+        return Err(InputError::field(
+            format!("{AT}.max_servers"),
+            format!("expected at least min_servers ({min_servers}), got {max_servers}"),
+        ));
+    }
+    if !(min_servers..=max_servers).contains(&layout.servers) {
+        return Err(InputError::field(
+            "fleet.servers",
+            format!(
+                "the fleet at midnight must lie within fleet.autoscaling's min_servers and \
+                 max_servers ({min_servers}–{max_servers}), got {}",
+                layout.servers
+            ),
+        ));
+    }
+    let config = Autoscaling {
+        min_servers,
+        max_servers,
+        initial_servers: layout.servers,
+        unit,
+        metric: spec.metric,
+        target: d.value(&format!("{AT}.target_utilization"), &spec.target_utilization),
+        tolerance: d.value(&format!("{AT}.tolerance"), &spec.tolerance),
+        interval: d.value(&format!("{AT}.interval"), &spec.interval),
+        provisioning_delay: d.value(&format!("{AT}.provisioning_delay"), &spec.provisioning_delay),
+        scale_down_delay: d.value(&format!("{AT}.scale_down_delay"), &spec.scale_down_delay),
+    };
+    check::fraction(&format!("{AT}.target_utilization"), config.target)?;
+    check::non_negative(&format!("{AT}.tolerance"), config.tolerance)?;
+    check::positive(&format!("{AT}.interval"), config.interval.0)?;
+    check::non_negative(&format!("{AT}.provisioning_delay"), config.provisioning_delay.0)?;
+    check::non_negative(&format!("{AT}.scale_down_delay"), config.scale_down_delay.0)?;
+    Ok(config)
 }

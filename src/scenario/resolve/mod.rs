@@ -177,13 +177,21 @@ fn resolve_drawn(
     let parallelism = Parallelism { tensor, pipeline };
     let layout = FleetLayout::new(servers, gpus_per_server, parallelism)
         .map_err(|(field, message)| InputError::field(field, message).under("fleet"))?;
+    let autoscaling = match (&fleet.autoscaling, variant.autoscaling) {
+        (Some(spec), true) => Some(datacenter::autoscaling(spec, &layout, d)?),
+        _ => None,
+    };
+    let layout = match autoscaling {
+        Some(a) => FleetLayout::new(a.max_servers, gpus_per_server, parallelism)
+            .expect("a multiple of the replica's servers"),
+        None => layout,
+    };
     if layout.replicas > MAX_REPLICAS {
         return Err(InputError::field(
             "fleet.servers",
             format!(
-                "{servers} servers make {} replicas, more than the {MAX_REPLICAS} one run may \
-                 simulate",
-                layout.replicas
+                "{} servers make {} replicas, more than the {MAX_REPLICAS} one run may simulate",
+                layout.servers, layout.replicas
             ),
         ));
     }
@@ -280,6 +288,7 @@ fn resolve_drawn(
         replica,
         fleet: layout,
         router: fleet.router,
+        autoscaling,
         facility,
         edge,
         failures,
