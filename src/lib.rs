@@ -39,6 +39,7 @@
 
 #![warn(missing_docs)]
 
+pub mod autoscale;
 pub mod catalog;
 pub mod check;
 pub mod cost;

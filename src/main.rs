@@ -7,7 +7,7 @@ use fleetsim::perf_model::ModelShape;
 use fleetsim::study::{Options, run_study};
 use fleetsim::units::{HumanUnit, Seconds, si};
 use fleetsim::validate::{self, Subset};
-use fleetsim::{Error, estimate, report, scenario, sweep};
+use fleetsim::{Error, autoscale, estimate, report, scenario, sweep};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +58,15 @@ enum Command {
         /// Largest fleet the search tries (default sweep.search.max_servers, else 1024).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         max_servers: Option<u64>,
+        #[command(flatten)]
+        study: StudyArgs,
+    },
+    /// Study a scenario with `fleet.autoscaling` twice over the same runs — autoscaled, and
+    /// with the fleet fixed at `fleet.servers` — and compare cost, servers on and SLO;
+    /// writes autoscale.csv, autoscale.md, charts/ and report.html.
+    Autoscale {
+        /// The scenario YAML file.
+        scenario: PathBuf,
         #[command(flatten)]
         study: StudyArgs,
     },
@@ -287,6 +296,30 @@ fn run(cli: Cli) -> Result<(), Error> {
                     "wrote {} ({} points simulated in {:.1} s)",
                     dir.display(),
                     result.points.len(),
+                    elapsed.as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Command::Autoscale {
+            scenario: path,
+            study: args,
+        } => {
+            let mut file = args.load(&path)?;
+            let options = args.options();
+            let started = Instant::now();
+            let comparison = autoscale::compare(&mut file, &options)?;
+            let elapsed = started.elapsed();
+            let dir = args.out.clone().unwrap_or_else(|| {
+                report::default_output_dir(&format!("{}-autoscale", comparison.name))
+            });
+            report::write_autoscale(&dir, &comparison)?;
+            if !args.quiet {
+                println!("{}", report::autoscale::autoscale_text(&comparison));
+                println!(
+                    "wrote {} (2 fleets × {} runs simulated in {:.1} s)",
+                    dir.display(),
+                    comparison.fixed.runs,
                     elapsed.as_secs_f64()
                 );
             }

@@ -8,7 +8,7 @@
 use super::queue::EventQueue;
 use super::rng::{Stream, Streams};
 use super::time::SimTime;
-use crate::fleet::{Change, EdgeLink, Failures, Gauge, Part, Pool, ReplicaLoad, Router, ScaleMetric};
+use crate::fleet::{Change, EdgeLink, Failures, Gauge, Part, Pool, ReplicaLoad, Router, ScaleTarget};
 use crate::perf_model::PerfModel;
 use crate::scenario::Scenario;
 use crate::serve::{Attempt, KvCache, Replica};
@@ -74,7 +74,7 @@ struct Scaler {
     pool: Pool,
     /// Requests (or KV blocks) held by all replicas.
     load: Gauge,
-    /// Requests (or KV blocks) the routable replicas can hold.
+    /// Requests (or KV blocks) the routable replicas would hold at the target.
     capacity: Gauge,
 }
 
@@ -375,21 +375,22 @@ impl Simulation<'_> {
             );
             self.recorder.change_levels(now, waiting, running, kv);
             if let Some(scaler) = &mut self.scaler {
-                let delta = match scaler.pool.config().metric {
-                    ScaleMetric::Requests => waiting + running,
-                    ScaleMetric::KvCache => kv,
+                let delta = match scaler.pool.config().target {
+                    ScaleTarget::RequestsPerReplica(_) => waiting + running,
+                    ScaleTarget::KvCache(_) => kv,
                 };
                 scaler.load.change(now.secs(), delta as f64);
             }
         }
     }
 
-    /// The routable replicas change by `replicas`: the autoscaler's capacity follows.
+    /// The routable replicas change by `replicas`: the load the autoscaler steers to
+    /// follows.
     fn change_capacity(&mut self, now: SimTime, replicas: f64) {
         if let Some(scaler) = &mut self.scaler {
-            let per_replica = match scaler.pool.config().metric {
-                ScaleMetric::Requests => f64::from(self.scenario.scheduler.max_seqs),
-                ScaleMetric::KvCache => self.scenario.kv_blocks_per_replica as f64,
+            let per_replica = match scaler.pool.config().target {
+                ScaleTarget::RequestsPerReplica(requests) => requests,
+                ScaleTarget::KvCache(share) => share * self.scenario.kv_blocks_per_replica as f64,
             };
             scaler.capacity.change(now.secs(), replicas * per_replica);
         }
@@ -424,7 +425,8 @@ impl Simulation<'_> {
         }
     }
 
-    /// The autoscaler reads the utilisation of the interval just ended and moves the fleet.
+    /// The autoscaler compares the load of the interval just ended with its target and moves
+    /// the fleet.
     fn autoscale(&mut self, now: SimTime) {
         self.schedule_autoscale(now);
         let scaler = self.scaler.as_mut().expect("autoscaling is on");

@@ -1,42 +1,30 @@
 //! Autoscaling: servers switched on and off with the load, the way a Kubernetes Horizontal
 //! Pod Autoscaler scales a rented fleet of model servers.
 //!
-//! Every `interval` the autoscaler reads the mean utilisation of the serving replicas over
-//! the interval just ended and asks for `⌈on × utilisation ÷ target⌉` servers (the HPA
-//! formula), unless the ratio is within `tolerance` of 1. More servers boot and serve after
-//! the provisioning delay; fewer servers first cancel boots, then drain: a draining server
-//! takes no new requests, finishes the ones it holds, and is released when it is empty. A
+//! Every `interval` the autoscaler reads a metric of the serving replicas, averaged over the
+//! interval just ended, and asks for `⌈on × observed ÷ target⌉` servers (the HPA formula),
+//! unless the ratio is within `tolerance` of 1. The metric is the requests each replica holds
+//! (waiting or running: Knative's concurrency, GKE's batch-size signal for vLLM) or the share
+//! of its KV cache in use (vLLM's cache-usage gauge). More servers boot and serve after the
+//! provisioning delay; fewer servers first cancel boots, then drain: a draining server takes
+//! no new requests, finishes the ones it holds, and is released when it is empty. A
 //! scale-down waits until the recommendation has stayed lower for `scale_down_delay` (the
-//! HPA's stabilisation window). Servers are billed and powered from the moment they are
-//! asked for until they are released.
+//! HPA's stabilisation window). Servers are billed and powered from the moment they are asked
+//! for until they are released.
 //!
-//! Source of the formula, the 10% tolerance and the 5-minute downscale stabilisation window:
-//! Kubernetes documentation, "Horizontal Pod Autoscaling" (algorithm details).
+//! Source of the formula, the 10% tolerance, the 15-second period and the 5-minute downscale
+//! window: Kubernetes documentation, "Horizontal Pod Autoscaling" (algorithm details).
 
 use crate::units::Seconds;
-use serde::Deserialize;
 use std::collections::VecDeque;
 
-/// What the autoscaler measures.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ScaleMetric {
-    /// Requests waiting or running per serving replica ÷ the replica's batch limit
-    /// (`scheduler.max_seqs`): how full the batches would be. Above 1 when requests queue.
-    #[default]
-    Requests,
-    /// Share of the serving replicas' KV-cache blocks in use (vLLM's cache usage gauge).
-    KvCache,
-}
-
-impl ScaleMetric {
-    /// The name used in scenarios.
-    pub fn name(self) -> &'static str {
-        match self {
-            ScaleMetric::Requests => "requests",
-            ScaleMetric::KvCache => "kv-cache",
-        }
-    }
+/// What the autoscaler steers to, per serving replica.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ScaleTarget {
+    /// Requests waiting or running per replica.
+    RequestsPerReplica(f64),
+    /// Share of the replica's KV-cache blocks in use, in (0, 1].
+    KvCache(f64),
 }
 
 /// How a fleet scales; see the module documentation.
@@ -50,10 +38,8 @@ pub struct Autoscaling {
     pub initial_servers: u64,
     /// Servers switched together: 1, or the servers one replica spans.
     pub unit: u64,
-    /// What utilisation means.
-    pub metric: ScaleMetric,
-    /// Utilisation the autoscaler steers to.
-    pub target: f64,
+    /// The metric and its value per replica the autoscaler steers to.
+    pub target: ScaleTarget,
     /// Relative deviation from the target that causes no change.
     pub tolerance: f64,
     /// Time between decisions.
@@ -76,8 +62,6 @@ pub struct Defaults {
     /// minutes to join a cluster and tens of GB of weights take minutes to load, so this is an
     /// order of magnitude, not a measurement.
     pub provisioning_delay: Seconds,
-    /// 0.7: a utilisation target that leaves room for bursts within one interval.
-    pub target: f64,
 }
 
 /// The default settings.
@@ -86,15 +70,13 @@ pub const DEFAULTS: Defaults = Defaults {
     interval: Seconds(15.0),
     scale_down_delay: Seconds(300.0),
     provisioning_delay: Seconds(300.0),
-    target: 0.7,
 };
 
 impl Autoscaling {
-    /// The servers the HPA formula asks for when `on` servers serve at `utilization`: the
-    /// same count within the tolerance, else `⌈on × utilization ÷ target⌉` rounded up to
-    /// whole units and kept within the limits.
-    pub fn recommend(&self, on: u64, utilization: f64) -> u64 {
-        let ratio = utilization / self.target;
+    /// The servers the HPA formula asks for when `on` servers serve at `ratio` = observed ÷
+    /// target: the same count within the tolerance, else `⌈on × ratio⌉` rounded up to whole
+    /// units and kept within the limits.
+    pub fn recommend(&self, on: u64, ratio: f64) -> u64 {
         let wanted = if (ratio - 1.0).abs() <= self.tolerance {
             on
         } else {
@@ -319,8 +301,7 @@ mod tests {
             max_servers: max,
             initial_servers: min,
             unit,
-            metric: ScaleMetric::Requests,
-            target: 0.5,
+            target: ScaleTarget::RequestsPerReplica(32.0),
             tolerance: 0.1,
             interval: Seconds(60.0),
             provisioning_delay: Seconds(120.0),
@@ -331,15 +312,15 @@ mod tests {
     #[test]
     fn the_hpa_formula_rounds_up_to_units_within_limits() {
         let c = config(2, 16, 2);
-        // 4 servers at 0.8 against 0.5: ⌈4 × 1.6⌉ = 7 → 8 (whole units of 2).
-        assert_eq!(c.recommend(4, 0.8), 8);
+        // 4 servers at 1.6 times the target: ⌈4 × 1.6⌉ = 7 → 8 (whole units of 2).
+        assert_eq!(c.recommend(4, 1.6), 8);
         // Within 10% of the target: no change.
-        assert_eq!(c.recommend(4, 0.54), 4);
-        assert_eq!(c.recommend(4, 0.46), 4);
-        // 4 × 0.2/0.5 = 1.6 → 2, the minimum anyway; far above: the maximum.
-        assert_eq!(c.recommend(4, 0.2), 2);
+        assert_eq!(c.recommend(4, 1.08), 4);
+        assert_eq!(c.recommend(4, 0.92), 4);
+        // ⌈4 × 0.4⌉ = 2, the minimum anyway; far above: the maximum.
+        assert_eq!(c.recommend(4, 0.4), 2);
         assert_eq!(c.recommend(4, 0.0), 2);
-        assert_eq!(c.recommend(4, 10.0), 16);
+        assert_eq!(c.recommend(4, 20.0), 16);
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod failures;
 pub mod layout;
 pub mod router;
 
-pub use autoscaler::{Autoscaling, Change, Gauge, Pool, ScaleMetric};
+pub use autoscaler::{Autoscaling, Change, Gauge, Pool, ScaleTarget};
 pub use edge::{EdgeConfig, EdgeLink};
 pub use failures::{FailureModel, Failures, Part};
 pub use layout::FleetLayout;

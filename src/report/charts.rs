@@ -161,21 +161,37 @@ fn band<DB: DrawingBackend>(
     y_label: &str,
     area: &DrawingArea<DB, Shift>,
 ) -> DrawResult<DB> {
+    bands(&[(study, "")], key, y_label, area)
+}
+
+/// A series over the day for each of `studies` (each with a label, empty for a lone study):
+/// median line and p5–p95 band across runs, in palette order.
+pub(crate) fn bands<DB: DrawingBackend>(
+    studies: &[(&StudyResult, &str)],
+    key: &str,
+    y_label: &str,
+    area: &DrawingArea<DB, Shift>,
+) -> DrawResult<DB> {
     let s = SERIES
         .iter()
         .position(|s| s.key == key)
         .expect("a known series");
-    let points: Vec<(f64, [f64; 3])> = study
-        .bands
+    let points = |study: &StudyResult| -> Vec<(f64, [f64; 3])> {
+        study
+            .bands
+            .iter()
+            .map(|b| (hours(b.t_start_s + b.duration_s / 2.0), b.values[s]))
+            .collect()
+    };
+    let x_end = studies
         .iter()
-        .map(|b| (hours(b.t_start_s + b.duration_s / 2.0), b.values[s]))
-        .collect();
-    let x_end = study
-        .bands
-        .last()
-        .map_or(24.0, |b| hours(b.t_start_s + b.duration_s));
-    let y_max = points
+        .filter_map(|(study, _)| study.bands.last())
+        .map(|b| hours(b.t_start_s + b.duration_s))
+        .fold(0.0, f64::max);
+    let x_end = if x_end > 0.0 { x_end } else { 24.0 };
+    let y_max = studies
         .iter()
+        .flat_map(|(study, _)| points(study))
         .map(|(_, v)| v[2])
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max)
@@ -193,30 +209,36 @@ fn band<DB: DrawingBackend>(
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
         .draw()?;
-    let band_label = if study.runs > 1 {
-        format!("p5–p95 of {} runs", study.runs)
-    } else {
-        "one run".to_string()
-    };
-    let polygon: Vec<(f64, f64)> = points
-        .iter()
-        .map(|(x, v)| (*x, v[2]))
-        .chain(points.iter().rev().map(|(x, v)| (*x, v[0])))
-        .collect();
-    chart
-        .draw_series(std::iter::once(Polygon::new(
-            polygon,
-            BLUE.mix(0.2).filled(),
-        )))?
-        .label(band_label)
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], BLUE.mix(0.2).filled()));
-    chart
-        .draw_series(LineSeries::new(
-            points.iter().map(|(x, v)| (*x, v[1])),
-            BLUE.stroke_width(2),
-        ))?
-        .label("median")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+    for ((study, label), colour) in studies.iter().zip(PALETTE) {
+        let points = points(study);
+        let prefix = if label.is_empty() {
+            String::new()
+        } else {
+            format!("{label}: ")
+        };
+        let band_label = if study.runs > 1 {
+            format!("{prefix}p5–p95 of {} runs", study.runs)
+        } else {
+            format!("{prefix}one run")
+        };
+        let polygon: Vec<(f64, f64)> = points
+            .iter()
+            .map(|(x, v)| (*x, v[2]))
+            .chain(points.iter().rev().map(|(x, v)| (*x, v[0])))
+            .collect();
+        let fill = colour.mix(0.2).filled();
+        chart
+            .draw_series(std::iter::once(Polygon::new(polygon, fill)))?
+            .label(band_label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], fill));
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|(x, v)| (*x, v[1])),
+                colour.stroke_width(2),
+            ))?
+            .label(format!("{prefix}median"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
+    }
     chart
         .configure_series_labels()
         .label_font(("sans-serif", 16))

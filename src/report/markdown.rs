@@ -359,7 +359,7 @@ pub fn run_sections(doc: &RunDocument) -> String {
 }
 
 /// A figure with its unit, for tables: `$1,234.56`, `12.3%`, `0.412 s`, `1,234`.
-fn figure(value: f64, unit: &str) -> String {
+pub(crate) fn figure(value: f64, unit: &str) -> String {
     if !value.is_finite() {
         return "–".into();
     }

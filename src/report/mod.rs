@@ -1,6 +1,7 @@
 //! Reports: the run document, its JSON, Markdown and CSV renderings, and the folder they
 //! are written to. The only layer that touches the file system for output.
 
+pub mod autoscale;
 pub mod charts;
 pub mod document;
 pub mod html;
@@ -15,6 +16,7 @@ pub mod validation_chart;
 pub use document::{RunDocument, StudyDocument};
 pub use output_dir::OutputDir;
 
+use crate::autoscale::Comparison;
 use crate::error::Error;
 use crate::study::StudyResult;
 use crate::sweep::SweepResult;
@@ -116,6 +118,36 @@ pub fn write_sweep(dir: &Path, result: &SweepResult) -> Result<(), Error> {
     let markdown = sweep::sweep_markdown(result, &charts);
     out.write("sweep.md", markdown.as_bytes())?;
     let title = format!("fleetsim sweep: {}", result.name);
+    out.write(
+        "report.html",
+        html::report_html(&title, &markdown, &figures).as_bytes(),
+    )?;
+    out.commit()?;
+    Ok(())
+}
+
+/// Writes an autoscaling comparison into `dir`, replacing it whole: `autoscale.csv`,
+/// `autoscale.md`, `charts/autoscale.{svg,png}` and `report.html`.
+pub fn write_autoscale(dir: &Path, c: &Comparison) -> Result<(), Error> {
+    let out = OutputDir::create(dir)?;
+    out.write("autoscale.csv", &autoscale::autoscale_csv(c))?;
+    out.create_dir("charts")?;
+    let stem = autoscale::CHART_STEM;
+    let failed = |message: String| Error::Output {
+        path: dir.join("charts").join(stem),
+        source: std::io::Error::other(message),
+    };
+    let svg = autoscale::svg(c).map_err(failed)?;
+    out.write(&format!("charts/{stem}.svg"), svg.as_bytes())?;
+    autoscale::png(c, &out.path(&format!("charts/{stem}.png"))).map_err(failed)?;
+    let markdown = autoscale::autoscale_markdown(c);
+    out.write("autoscale.md", markdown.as_bytes())?;
+    let figures = [html::Figure {
+        stem,
+        title: autoscale::CHART_TITLE,
+        svg,
+    }];
+    let title = format!("fleetsim autoscale: {}", c.name);
     out.write(
         "report.html",
         html::report_html(&title, &markdown, &figures).as_bytes(),

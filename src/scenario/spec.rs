@@ -472,12 +472,13 @@ pub struct AutoscalingSpec {
     pub min_servers: Option<Value<u64>>,
     /// Most servers on.
     pub max_servers: Value<u64>,
-    /// What utilisation means: `requests` (batch occupancy) or `kv-cache`.
+    /// Target of requests waiting or running per replica (give this or `kv_cache`).
     #[serde(default)]
-    pub metric: crate::fleet::ScaleMetric,
-    /// Utilisation to steer to, above 0 and at most 1.
-    #[serde(default = "default_scale_target")]
-    pub target_utilization: Value<f64>,
+    pub requests_per_replica: Option<Value<f64>>,
+    /// Target share of each replica's KV cache in use (give this or
+    /// `requests_per_replica`).
+    #[serde(default)]
+    pub kv_cache: Option<Value<f64>>,
     /// Relative deviation from the target that changes nothing.
     #[serde(default = "default_scale_tolerance")]
     pub tolerance: Value<f64>,
@@ -490,10 +491,6 @@ pub struct AutoscalingSpec {
     /// How long a lower recommendation must hold before servers are released.
     #[serde(default = "default_scale_down_delay")]
     pub scale_down_delay: Value<Seconds>,
-}
-
-fn default_scale_target() -> Value<f64> {
-    crate::fleet::autoscaler::DEFAULTS.target.into()
 }
 
 fn default_scale_tolerance() -> Value<f64> {

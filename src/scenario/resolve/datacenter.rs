@@ -6,7 +6,7 @@ use crate::catalog::Gpu;
 use crate::check;
 use crate::error::InputError;
 use crate::facility::{Component, Facility, PueModel, ServerPower};
-use crate::fleet::{Autoscaling, EdgeConfig, FailureModel, FleetLayout};
+use crate::fleet::{Autoscaling, EdgeConfig, FailureModel, FleetLayout, ScaleTarget};
 use crate::scenario::spec::{AutoscalingSpec, EdgeSpec, FacilitySpec, FailuresSpec, ServerSpec};
 use crate::uncertain::Drawer;
 
@@ -249,14 +249,32 @@ pub(super) fn autoscaling(
         max_servers,
         initial_servers: layout.servers,
         unit,
-        metric: spec.metric,
-        target: d.value(&format!("{AT}.target_utilization"), &spec.target_utilization),
+        target: match (&spec.requests_per_replica, &spec.kv_cache) {
+            (Some(requests), None) => {
+                let field = format!("{AT}.requests_per_replica");
+                let requests = d.value(&field, requests);
+                check::positive(&field, requests)?;
+                ScaleTarget::RequestsPerReplica(requests)
+            }
+            (None, Some(share)) => {
+                let field = format!("{AT}.kv_cache");
+                let share = d.value(&field, share);
+                check::fraction(&field, share)?;
+                ScaleTarget::KvCache(share)
+            }
+            _ => {
+                return Err(InputError::field(
+                    AT,
+                    "expected one target: requests_per_replica (requests waiting or running \
+                     per replica, e.g. 32) or kv_cache (share of the KV cache in use, e.g. 0.6)",
+                ));
+            }
+        },
         tolerance: d.value(&format!("{AT}.tolerance"), &spec.tolerance),
         interval: d.value(&format!("{AT}.interval"), &spec.interval),
         provisioning_delay: d.value(&format!("{AT}.provisioning_delay"), &spec.provisioning_delay),
         scale_down_delay: d.value(&format!("{AT}.scale_down_delay"), &spec.scale_down_delay),
     };
-    check::fraction(&format!("{AT}.target_utilization"), config.target)?;
     check::non_negative(&format!("{AT}.tolerance"), config.tolerance)?;
     check::positive(&format!("{AT}.interval"), config.interval.0)?;
     check::non_negative(&format!("{AT}.provisioning_delay"), config.provisioning_delay.0)?;
