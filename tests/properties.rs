@@ -7,7 +7,10 @@ use proptest::prelude::*;
 
 /// A random small scenario: GPT-2 on an L4 with a tight memory budget, so that KV-cache
 /// preemptions and rejections of requests too long for the cache both happen, and parts
-/// that fail every few minutes, so that retries and failed requests happen too.
+/// that fail every few minutes, so that retries and failed requests happen too; with
+/// `autoscale` (requests per replica, provisioning delay in seconds), between one and four
+/// servers boot, drain and are released as well.
+#[allow(clippy::too_many_arguments)]
 fn scenario(
     rate: f64,
     batching: &str,
@@ -16,8 +19,15 @@ fn scenario(
     max_seqs: u32,
     replicas: u32,
     router: RouterPolicy,
+    autoscale: Option<(f64, u32)>,
 ) -> Scenario {
     let router = router.name();
+    let autoscaling = autoscale.map_or(String::new(), |(target, delay)| {
+        format!(
+            ", autoscaling: {{min_servers: 1, max_servers: 4, requests_per_replica: {target}, \
+             interval: 10s, provisioning_delay: {delay}s, scale_down_delay: 30s}}"
+        )
+    });
     let yaml = format!(
         "
 workload:
@@ -26,7 +36,7 @@ workload:
   output_tokens: {{lognormal: {{median: 60, sigma: 1.0}}, max: 1000}}
 model: gpt2
 hardware: {{gpu: l4, gpus_per_server: {replicas}}}
-fleet: {{servers: 2, router: {router}}}
+fleet: {{servers: 2, router: {router}{autoscaling}}}
 failures: {{gpu_mtbf: 20m, server_mtbf: 1h, gpu_mttr: 2m, server_mttr: 3m, max_retries: 1}}
 costs: {{hardware: {{rented: {{gpu_hour: 0.8}}}}}}
 scheduler:
@@ -51,10 +61,13 @@ fn arbitrary_scenario() -> impl Strategy<Value = Scenario> {
         1u32..64,
         1u32..4,
         prop::sample::select(RouterPolicy::ALL.to_vec()),
+        prop::option::of((1.0..64.0f64, 0u32..120)),
     )
         .prop_map(
-            |(rate, batching, chunked, memory, seqs, replicas, router)| {
-                scenario(rate, batching, chunked, memory, seqs, replicas, router)
+            |(rate, batching, chunked, memory, seqs, replicas, router, autoscale)| {
+                scenario(
+                    rate, batching, chunked, memory, seqs, replicas, router, autoscale,
+                )
             },
         )
 }
@@ -83,7 +96,11 @@ proptest! {
         s.seed = seed;
         let run = fleetsim::study::run(&s);
         let (g, e) = (run.summary.gpu_energy, run.energy);
-        let idle_kwh = s.gpu_power.idle.0 * s.fleet.gpus() as f64 * s.horizon.0 / 3.6e6;
+        // Idle power is drawn by the GPUs of the servers on, all of them for a fixed fleet.
+        let gpus_on = run.summary.utilization.servers_on_mean * f64::from(s.fleet.gpus_per_server);
+        prop_assert!(gpus_on <= s.fleet.gpus() as f64 * (1.0 + 1e-12));
+        prop_assert!(s.autoscaling.is_some() || (gpus_on - s.fleet.gpus() as f64).abs() < 1e-9);
+        let idle_kwh = s.gpu_power.idle.0 * gpus_on * s.horizon.0 / 3.6e6;
         prop_assert!((g.idle_kwh - idle_kwh).abs() <= 1e-9 * idle_kwh);
         prop_assert!(g.kwh >= g.idle_kwh);
         prop_assert!((e.gpu_kwh - g.kwh).abs() <= 1e-9 * g.kwh);
@@ -122,6 +139,7 @@ fn the_tight_scenarios_preempt_reject_retry_and_fail() {
         64,
         1,
         RouterPolicy::RoundRobin,
+        None,
     );
     let summary = simulate(&s, Streams { seed: 1, run: 0 }).summary;
     let r = summary.requests;

@@ -72,9 +72,10 @@ pub fn ledger(prices: &Prices, usage: &Usage) -> Ledger {
         });
     };
 
-    for (item, usd) in prices
-        .hardware
-        .daily_lines(usage.servers, usage.servers_on_mean, usage.gpus_per_server)
+    for (item, usd) in
+        prices
+            .hardware
+            .daily_lines(usage.servers, usage.servers_on_mean, usage.gpus_per_server)
     {
         add("hardware", item, usd);
     }

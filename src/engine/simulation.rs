@@ -8,7 +8,9 @@
 use super::queue::EventQueue;
 use super::rng::{Stream, Streams};
 use super::time::SimTime;
-use crate::fleet::{Change, EdgeLink, Failures, Gauge, Part, Pool, ReplicaLoad, Router, ScaleTarget};
+use crate::fleet::{
+    Change, EdgeLink, Failures, Gauge, Part, Pool, ReplicaLoad, Router, ScaleTarget,
+};
 use crate::perf_model::PerfModel;
 use crate::scenario::Scenario;
 use crate::serve::{Attempt, KvCache, Replica};
@@ -368,11 +370,8 @@ impl Simulation<'_> {
     fn note_level_change(&mut self, now: SimTime, index: usize, before: (i64, i64, i64)) {
         let after = levels_of(&self.slots[index].replica);
         if after != before {
-            let (waiting, running, kv) = (
-                after.0 - before.0,
-                after.1 - before.1,
-                after.2 - before.2,
-            );
+            let (waiting, running, kv) =
+                (after.0 - before.0, after.1 - before.1, after.2 - before.2);
             self.recorder.change_levels(now, waiting, running, kv);
             if let Some(scaler) = &mut self.scaler {
                 let delta = match scaler.pool.config().target {
@@ -464,7 +463,13 @@ impl Simulation<'_> {
 
     /// The replicas of autoscaling unit `unit`.
     fn replicas_of_unit(&self, unit: usize) -> std::ops::Range<usize> {
-        let servers = self.scaler.as_ref().expect("autoscaling is on").pool.config().unit;
+        let servers = self
+            .scaler
+            .as_ref()
+            .expect("autoscaling is on")
+            .pool
+            .config()
+            .unit;
         let range = self
             .scenario
             .fleet

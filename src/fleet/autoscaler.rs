@@ -136,7 +136,13 @@ impl Pool {
         let units = (config.max_servers / config.unit) as usize;
         let on = (config.initial_servers / config.unit) as usize;
         let states = (0..units)
-            .map(|u| if u < on { UnitState::On } else { UnitState::Off })
+            .map(|u| {
+                if u < on {
+                    UnitState::On
+                } else {
+                    UnitState::Off
+                }
+            })
             .collect();
         Pool {
             config,
@@ -183,7 +189,12 @@ impl Pool {
                 break;
             }
         }
-        let held = self.recent.iter().map(|&(_, s)| s).max().unwrap_or(recommended);
+        let held = self
+            .recent
+            .iter()
+            .map(|&(_, s)| s)
+            .max()
+            .unwrap_or(recommended);
         let committed = self.count(|s| matches!(s, UnitState::On | UnitState::Booting(_)));
         let target = if recommended >= committed {
             recommended
@@ -341,7 +352,11 @@ mod tests {
         let down = pool.decide(400.0, 1);
         assert_eq!(down, vec![Change::Cancel(2), Change::Drain(1)]);
         assert!(!pool.boot_ended(2, 2), "a called-off boot does not serve");
-        assert_eq!(pool.billed_servers(), 2, "the draining unit is still billed");
+        assert_eq!(
+            pool.billed_servers(),
+            2,
+            "the draining unit is still billed"
+        );
         pool.drained(1);
         assert_eq!(pool.billed_servers(), 1);
     }
@@ -357,9 +372,15 @@ mod tests {
         assert!(pool.decide(100.0, 2).is_empty());
         assert!(pool.decide(300.0, 2).is_empty());
         // At 400 s the window holds 100–400 s: the largest is 2.
-        assert_eq!(pool.decide(400.0, 2), vec![Change::Drain(3), Change::Drain(2)]);
+        assert_eq!(
+            pool.decide(400.0, 2),
+            vec![Change::Drain(3), Change::Drain(2)]
+        );
         // Back up: the drains are called off before anything boots.
-        assert_eq!(pool.decide(401.0, 4), vec![Change::Serve(2), Change::Serve(3)]);
+        assert_eq!(
+            pool.decide(401.0, 4),
+            vec![Change::Serve(2), Change::Serve(3)]
+        );
         assert_eq!(pool.serving_servers(), 4);
     }
 

@@ -213,7 +213,12 @@ fn draw<DB: DrawingBackend>(c: &Comparison, root: &DrawingArea<DB, Shift>) -> Dr
     let body = root.titled(CHART_TITLE, ("sans-serif", 26))?;
     let (top, bottom) = body.split_vertically(super::charts::SIZE.1 / 2 - 20);
     let load: [(&StudyResult, &str); 1] = [(&c.autoscaled, "")];
-    bands(&load, "arrivals_per_s", "requests arriving per second", &top)?;
+    bands(
+        &load,
+        "arrivals_per_s",
+        "requests arriving per second",
+        &top,
+    )?;
     let fleets: [(&StudyResult, &str); 2] = [(&c.fixed, "fixed"), (&c.autoscaled, "autoscaled")];
     bands(&fleets, "servers_on", "servers on", &bottom)
 }

@@ -107,7 +107,8 @@ pub struct Recorder {
     levels_since_s: f64,
     servers_on: u64,
     pub(super) peak_waiting: u64,
-    pub(super) peak_kv_blocks: u64,
+    /// Most KV blocks in use per server on, at any moment.
+    pub(super) peak_kv_per_server: f64,
 }
 
 impl Recorder {
@@ -125,7 +126,7 @@ impl Recorder {
             levels_since_s: 0.0,
             servers_on: 0,
             peak_waiting: 0,
-            peak_kv_blocks: 0,
+            peak_kv_per_server: 0.0,
         }
     }
 
@@ -234,7 +235,7 @@ impl Recorder {
         self.levels.running = add(self.levels.running, running);
         self.levels.kv_blocks = add(self.levels.kv_blocks, kv_blocks);
         self.peak_waiting = self.peak_waiting.max(self.levels.waiting);
-        self.peak_kv_blocks = self.peak_kv_blocks.max(self.levels.kv_blocks);
+        self.note_kv_peak();
     }
 
     /// The servers on (billed and powered) change at `at` by `delta`.
@@ -244,6 +245,14 @@ impl Recorder {
             .servers_on
             .checked_add_signed(delta)
             .expect("servers on ≥ 0");
+        self.note_kv_peak();
+    }
+
+    fn note_kv_peak(&mut self) {
+        if self.servers_on > 0 {
+            let per_server = self.levels.kv_blocks as f64 / self.servers_on as f64;
+            self.peak_kv_per_server = self.peak_kv_per_server.max(per_server);
+        }
     }
 
     /// Integrates the current levels from the last change up to `t`.

@@ -88,9 +88,9 @@ pub struct Utilization {
     pub flops: f64,
     /// Achieved memory traffic ÷ peak bandwidth.
     pub memory_bandwidth: f64,
-    /// Mean share of KV-cache blocks in use.
+    /// Mean share of the KV-cache blocks of the servers on in use.
     pub kv_cache_mean: f64,
-    /// Largest share of KV-cache blocks in use at once.
+    /// Largest share of the KV-cache blocks of the servers on in use at once.
     pub kv_cache_peak: f64,
     /// Mean requests waiting, fleet-wide.
     pub waiting_mean: f64,
@@ -216,7 +216,7 @@ impl RunSummary {
                 flops: ratio(total(|b| b.flops), c.peak_flops * on_s),
                 memory_bandwidth: ratio(total(|b| b.memory_bytes), c.memory_bandwidth * on_s),
                 kv_cache_mean: ratio(total(|b| b.kv_blocks_s), c.kv_blocks as f64 * on_s),
-                kv_cache_peak: ratio(r.peak_kv_blocks as f64, c.kv_blocks as f64),
+                kv_cache_peak: ratio(r.peak_kv_per_server * c.servers as f64, c.kv_blocks as f64),
                 waiting_mean: total(|b| b.waiting_s) / horizon_s,
                 waiting_max: r.peak_waiting,
                 running_mean,

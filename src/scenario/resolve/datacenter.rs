@@ -272,12 +272,18 @@ pub(super) fn autoscaling(
         },
         tolerance: d.value(&format!("{AT}.tolerance"), &spec.tolerance),
         interval: d.value(&format!("{AT}.interval"), &spec.interval),
-        provisioning_delay: d.value(&format!("{AT}.provisioning_delay"), &spec.provisioning_delay),
+        provisioning_delay: d.value(
+            &format!("{AT}.provisioning_delay"),
+            &spec.provisioning_delay,
+        ),
         scale_down_delay: d.value(&format!("{AT}.scale_down_delay"), &spec.scale_down_delay),
     };
     check::non_negative(&format!("{AT}.tolerance"), config.tolerance)?;
     check::positive(&format!("{AT}.interval"), config.interval.0)?;
-    check::non_negative(&format!("{AT}.provisioning_delay"), config.provisioning_delay.0)?;
+    check::non_negative(
+        &format!("{AT}.provisioning_delay"),
+        config.provisioning_delay.0,
+    )?;
     check::non_negative(&format!("{AT}.scale_down_delay"), config.scale_down_delay.0)?;
     Ok(config)
 }
