@@ -441,6 +441,9 @@ fn print_check(s: &fleetsim::scenario::Scenario) {
         r.parallelism.tensor,
         r.parallelism.pipeline
     );
+    if let Some(a) = &s.autoscaling {
+        println!("  scaling  {a}");
+    }
     println!(
         "  memory   per GPU {} usable = {} weights + {} activations + {} KV cache",
         m.usable_per_gpu, m.weights_per_gpu, m.activations_per_gpu, m.kv_cache_per_gpu

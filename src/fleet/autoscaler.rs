@@ -50,6 +50,28 @@ pub struct Autoscaling {
     pub scale_down_delay: Seconds,
 }
 
+impl std::fmt::Display for Autoscaling {
+    /// `2–16 servers (10 at midnight), 32 requests per replica, every 15 s, serving 300 s
+    /// after a boot, released after 300 s lower`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let target = match self.target {
+            ScaleTarget::RequestsPerReplica(r) => format!("{r} requests per replica"),
+            ScaleTarget::KvCache(share) => format!("{}% of the KV cache", share * 100.0),
+        };
+        write!(
+            f,
+            "{}–{} servers ({} at midnight), {target}, every {} s, serving {} s after a boot, \
+             released after {} s lower",
+            self.min_servers,
+            self.max_servers,
+            self.initial_servers,
+            self.interval.0,
+            self.provisioning_delay.0,
+            self.scale_down_delay.0
+        )
+    }
+}
+
 /// Defaults of the optional settings, each with its source.
 pub struct Defaults {
     /// 0.1: the HPA's default tolerance (`--horizontal-pod-autoscaler-tolerance`).

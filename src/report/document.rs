@@ -113,6 +113,8 @@ pub struct Configuration {
     pub hardware_pricing: String,
     /// Failure rates, or `off`.
     pub failures: String,
+    /// How the fleet autoscales, in words; `off` for a fixed fleet.
+    pub autoscaling: String,
     /// The link tensor-parallel all-reduces cross, and its bandwidth each way.
     pub tensor_parallel_link: String,
     /// The link pipeline hand-offs cross, and its bandwidth each way.
@@ -246,6 +248,7 @@ impl RunDocument {
                         f.max_retries
                     )
                 }),
+                autoscaling: scenario.autoscaling.map_or("off".into(), |a| a.to_string()),
                 tensor_parallel_link: describe_link(
                     r.parallelism.tensor <= scenario.fleet.gpus_per_server,
                     r.tensor_link,

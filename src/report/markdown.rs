@@ -104,6 +104,7 @@ pub fn run_sections(doc: &RunDocument) -> String {
                 c.router
             ),
         ),
+        ("Autoscaling", c.autoscaling.clone()),
         (
             "Scheduler",
             format!(
@@ -653,7 +654,15 @@ pub fn summary_text(doc: &RunDocument) -> String {
         out,
         "{}: {} of {} {} ({}, {}) serving {}, {:.1} h simulated",
         doc.scenario.name,
-        plural(c.servers, "server"),
+        if c.autoscaling == "off" {
+            plural(c.servers, "server")
+        } else {
+            format!(
+                "up to {} (autoscaled, {:.1} on average)",
+                plural(c.servers, "server"),
+                r.utilization.servers_on_mean
+            )
+        },
         c.gpus_per_server,
         c.gpu_name,
         plural(c.gpus, "GPU"),
