@@ -48,6 +48,7 @@ pub mod error;
 pub mod estimate;
 pub mod facility;
 pub mod fleet;
+pub mod grow;
 pub mod perf_model;
 pub mod report;
 pub mod scenario;

@@ -5,9 +5,9 @@ use fleetsim::catalog::Catalog;
 use fleetsim::perf_model::DEFAULTS;
 use fleetsim::perf_model::ModelShape;
 use fleetsim::study::{Options, run_study};
-use fleetsim::units::{HumanUnit, Seconds, si};
+use fleetsim::units::{HumanUnit, Ratio, Seconds, si};
 use fleetsim::validate::{self, Subset};
-use fleetsim::{Error, autoscale, estimate, report, scenario, sweep};
+use fleetsim::{Error, autoscale, estimate, grow, report, scenario, sweep};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +67,45 @@ enum Command {
     Autoscale {
         /// The scenario YAML file.
         scenario: PathBuf,
+        #[command(flatten)]
+        study: StudyArgs,
+    },
+    /// Plan the fleet month by month as the traffic grows (the scenario's `growth:` section):
+    /// each month, the smallest fleet meeting the SLO at the forecast traffic × (1 +
+    /// headroom), servers ordered a lead time ahead, and the planned fleet simulated at each
+    /// run's traffic; writes grow.csv, grow.md, charts/ and report.html.
+    Grow {
+        /// The scenario YAML file (its `growth:` section gives the defaults of the flags).
+        scenario: PathBuf,
+        /// Months planned, the start month included (default growth.months, else 12).
+        #[arg(long)]
+        months: Option<u64>,
+        /// Months between ordering servers and having them in service (default
+        /// growth.plan.lead_time, else 0).
+        #[arg(long)]
+        lead_time: Option<u64>,
+        /// Capacity beyond the forecast: `0.2` or `20%` plans 1.2 × the forecast traffic
+        /// (default growth.plan.headroom, else 0).
+        #[arg(long, value_parser = |t: &str| Ratio::parse(t).map(|r| r.0))]
+        headroom: Option<f64>,
+        /// Which figure of the runs' traffic to plan for: `p50`, `p90`, `mean` (default
+        /// growth.plan.forecast, else p50).
+        #[arg(long)]
+        forecast: Option<String>,
+        /// Bought servers: the fleet never shrinks (default: as costs.hardware says).
+        #[arg(long, conflicts_with = "rented")]
+        owned: bool,
+        /// Rented servers: the fleet follows the requirement down at once.
+        #[arg(long)]
+        rented: bool,
+        /// Share of runs that must meet every SLO target (default growth.plan.slo_share,
+        /// else sweep.slo_share, else 0.95).
+        #[arg(long, value_parser = share)]
+        slo_share: Option<f64>,
+        /// Largest fleet the capacity search tries (default growth.plan.max_servers, else
+        /// 1024).
+        #[arg(long)]
+        max_servers: Option<u64>,
         #[command(flatten)]
         study: StudyArgs,
     },
@@ -162,17 +201,20 @@ fn volume(text: &str) -> Result<f64, String> {
     }
 }
 
-/// What `run` and `sweep` share: where results go, the random streams, runs, threads.
+/// What `run`, `sweep` and `grow` share: where results go, the random streams, runs,
+/// threads.
 #[derive(clap::Args)]
 struct StudyArgs {
     /// Results folder (replaced whole, only once every file is written); default
-    /// results/<scenario name> (results/<scenario name>-sweep for a sweep).
+    /// results/<scenario name> (results/<scenario name>-sweep for a sweep,
+    /// results/<scenario name>-grow for a growth plan).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Seed of the random streams, instead of the scenario's study.seed.
     #[arg(long)]
     seed: Option<u64>,
-    /// Monte Carlo runs (per point of a sweep), instead of the scenario's study.runs.
+    /// Monte Carlo runs (per point of a sweep or a growth plan), instead of the scenario's
+    /// study.runs.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     runs: Option<u64>,
     /// Worker threads (default: every core); the results do not depend on it.
@@ -320,6 +362,53 @@ fn run(cli: Cli) -> Result<(), Error> {
                     "wrote {} (2 fleets × {} runs simulated in {:.1} s)",
                     dir.display(),
                     comparison.fixed.runs,
+                    elapsed.as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Command::Grow {
+            scenario: path,
+            months,
+            lead_time,
+            headroom,
+            forecast,
+            owned,
+            rented,
+            slo_share,
+            max_servers,
+            study: args,
+        } => {
+            let mut file = args.load(&path)?;
+            let overrides = grow::Overrides {
+                months,
+                lead_time,
+                headroom,
+                forecast,
+                ownership: match (owned, rented) {
+                    (true, _) => Some(grow::Ownership::Owned),
+                    (_, true) => Some(grow::Ownership::Rented),
+                    _ => None,
+                },
+                slo_share,
+                max_servers,
+            };
+            let growth = grow::Growth::new(&mut file, &overrides)?;
+            let options = args.options();
+            let started = Instant::now();
+            let result = grow::run_growth(&mut file, &growth, &options)?;
+            let elapsed = started.elapsed();
+            let dir = args
+                .out
+                .clone()
+                .unwrap_or_else(|| report::default_output_dir(&format!("{}-grow", result.name)));
+            report::write_growth(&dir, &result)?;
+            if !args.quiet {
+                println!("{}", report::grow::grow_text(&result));
+                println!(
+                    "wrote {} ({} studies simulated in {:.1} s)",
+                    dir.display(),
+                    result.studies,
                     elapsed.as_secs_f64()
                 );
             }

@@ -13,7 +13,7 @@
 //! Parameters take the value's own units (`{uniform: [2/s, 4/s]}`). Whole-number fields draw
 //! whole numbers: uniform over the integers in `[a, b]`, other shapes rounded.
 
-use crate::units::{Bytes, BytesPerSec, FlopsPerSec, PerSec, Seconds, Watts};
+use crate::units::{Bytes, BytesPerSec, FlopsPerSec, PerSec, Ratio, Seconds, Watts};
 use rand::RngExt;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, LogNormal, Normal, Triangular};
@@ -75,6 +75,7 @@ unit_scalar!(BytesPerSec);
 unit_scalar!(PerSec);
 unit_scalar!(Watts);
 unit_scalar!(FlopsPerSec);
+unit_scalar!(Ratio);
 
 /// A scenario number: fixed, or drawn once per run from a distribution.
 #[derive(Clone, Debug, PartialEq)]

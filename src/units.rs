@@ -95,6 +95,11 @@ quantity!(
     /// An event rate (requests) per second.
     PerSec
 );
+quantity!(
+    /// A dimensionless ratio, such as a growth rate or a margin: `0.08`, or written as a
+    /// percentage, `8%`.
+    Ratio
+);
 
 impl Div<BytesPerSec> for Bytes {
     type Output = Seconds;
@@ -207,6 +212,8 @@ const RATE_UNITS: UnitTable = &[
     ("/d", 1.0 / 86400.0),
 ];
 
+const RATIO_UNITS: UnitTable = &[("", 1.0), ("%", 0.01)];
+
 /// Splits `"3.35TB/s"` into `(3.35, "TB/s")`: the longest leading number, then the rest.
 fn split_number(text: &str) -> Option<(f64, &str)> {
     let text = text.trim();
@@ -300,6 +307,8 @@ human_unit!(
     RATE_UNITS,
     "a rate such as `2.5/s`, `300/min` or `2e8/day`"
 );
+
+human_unit!(Ratio, RATIO_UNITS, "a ratio such as `0.08` or `8%`");
 
 /// Reads a quantity from a YAML number (base unit) or a string with a unit.
 struct HumanVisitor<T>(std::marker::PhantomData<T>);
@@ -422,6 +431,14 @@ mod tests {
         );
         assert_eq!(Watts::parse("10.2kW").unwrap(), Watts(10200.0));
         assert_eq!(PerSec::parse("-3/s").unwrap(), PerSec(-3.0));
+    }
+
+    #[test]
+    fn ratios_read_as_numbers_or_percentages() {
+        assert_eq!(Ratio::parse("0.08").unwrap(), Ratio(0.08));
+        assert_eq!(Ratio::parse("8%").unwrap(), Ratio(0.08));
+        assert_eq!(Ratio::parse("-2.5 %").unwrap(), Ratio(-0.025));
+        assert!(Ratio::parse("8 percent").is_err());
     }
 
     #[test]

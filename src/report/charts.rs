@@ -118,6 +118,27 @@ pub(crate) fn render_png(
     root.present().map_err(|e| e.to_string())
 }
 
+/// An axis tick: `0.25`, `3`, `1,500`, `2.5M`.
+pub(crate) fn tick(value: f64) -> String {
+    let trim = |text: String| {
+        if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            text
+        }
+    };
+    let magnitude = value.abs();
+    if magnitude >= 1e9 {
+        format!("{}B", trim(format!("{:.2}", value / 1e9)))
+    } else if magnitude >= 1e6 {
+        format!("{}M", trim(format!("{:.2}", value / 1e6)))
+    } else if magnitude >= 1e3 {
+        super::markdown::significant(value)
+    } else {
+        trim(format!("{value:.3}"))
+    }
+}
+
 /// Draws `kind` on `root`.
 fn draw<DB: DrawingBackend>(
     kind: ChartKind,
@@ -504,4 +525,15 @@ fn tornado<DB: DrawingBackend>(
         .border_style(BLACK)
         .position(SeriesLabelPosition::LowerRight)
         .draw()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ticks_are_short() {
+        assert_eq!(super::tick(1.0), "1");
+        assert_eq!(super::tick(0.25), "0.25");
+        assert_eq!(super::tick(1500.0), "1,500");
+        assert_eq!(super::tick(2.5e6), "2.5M");
+    }
 }

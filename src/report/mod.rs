@@ -4,6 +4,8 @@
 pub mod autoscale;
 pub mod charts;
 pub mod document;
+pub mod grow;
+pub mod grow_charts;
 pub mod html;
 pub mod markdown;
 pub mod output_dir;
@@ -18,6 +20,7 @@ pub use output_dir::OutputDir;
 
 use crate::autoscale::Comparison;
 use crate::error::Error;
+use crate::grow::GrowthResult;
 use crate::study::StudyResult;
 use crate::sweep::SweepResult;
 use crate::validate::Validation;
@@ -148,6 +151,47 @@ pub fn write_autoscale(dir: &Path, c: &Comparison) -> Result<(), Error> {
         svg,
     }];
     let title = format!("fleetsim autoscale: {}", c.name);
+    out.write(
+        "report.html",
+        html::report_html(&title, &markdown, &figures).as_bytes(),
+    )?;
+    out.commit()?;
+    Ok(())
+}
+
+/// Writes a growth plan into `dir`, replacing it whole: `grow.csv`, `grow.md`, `charts/`
+/// (SVG and PNG of every [`grow_charts::GrowChart`]) and `report.html`.
+pub fn write_growth(dir: &Path, result: &GrowthResult) -> Result<(), Error> {
+    let out = OutputDir::create(dir)?;
+    out.write("grow.csv", &grow::grow_csv(result))?;
+    out.create_dir("charts")?;
+    let mut figures = Vec::new();
+    for chart in grow_charts::GrowChart::ALL {
+        let failed = |message: String| Error::Output {
+            path: dir.join("charts").join(chart.stem()),
+            source: std::io::Error::other(message),
+        };
+        let svg = grow_charts::svg(chart, result).map_err(failed)?;
+        out.write(&format!("charts/{}.svg", chart.stem()), svg.as_bytes())?;
+        grow_charts::png(
+            chart,
+            result,
+            &out.path(&format!("charts/{}.png", chart.stem())),
+        )
+        .map_err(failed)?;
+        figures.push(html::Figure {
+            stem: chart.stem(),
+            title: chart.title(),
+            svg,
+        });
+    }
+    let charts: Vec<(&str, &str)> = grow_charts::GrowChart::ALL
+        .iter()
+        .map(|c| (c.stem(), c.title()))
+        .collect();
+    let markdown = grow::grow_markdown(result, &charts);
+    out.write("grow.md", markdown.as_bytes())?;
+    let title = format!("fleetsim grow: {}", result.name);
     out.write(
         "report.html",
         html::report_html(&title, &markdown, &figures).as_bytes(),

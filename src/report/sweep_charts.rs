@@ -2,7 +2,7 @@
 //! and per million output tokens against the offered load for each fleet size, SLO attainment
 //! against the fleet size for each load, and GPU utilisation against the fleet size.
 
-use super::charts::{DrawResult, PALETTE, SIZE, render_png, render_svg};
+use super::charts::{DrawResult, PALETTE, SIZE, render_png, render_svg, tick};
 use crate::sweep::SweepResult;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -170,27 +170,6 @@ fn by_load(sweep: &SweepResult, value: fn(&crate::sweep::Point) -> f64) -> Vec<L
     lines
 }
 
-/// An axis tick: `0.25`, `3`, `1,500`, `2.5M`.
-fn tick(value: f64) -> String {
-    let trim = |text: String| {
-        if text.contains('.') {
-            text.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            text
-        }
-    };
-    let magnitude = value.abs();
-    if magnitude >= 1e9 {
-        format!("{}B", trim(format!("{:.2}", value / 1e9)))
-    } else if magnitude >= 1e6 {
-        format!("{}M", trim(format!("{:.2}", value / 1e6)))
-    } else if magnitude >= 1e3 {
-        super::markdown::significant(value)
-    } else {
-        trim(format!("{value:.3}"))
-    }
-}
-
 /// Lines with markers on linear axes from 0, and an optional horizontal reference line.
 fn lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -266,15 +245,4 @@ pub fn svg(chart: SweepChart, sweep: &SweepResult) -> Result<String, String> {
 /// Draws `chart` as a PNG file at `path`.
 pub fn png(chart: SweepChart, sweep: &SweepResult, path: &std::path::Path) -> Result<(), String> {
     render_png(path, |root| draw(chart, sweep, root))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ticks_are_short() {
-        assert_eq!(super::tick(1.0), "1");
-        assert_eq!(super::tick(0.25), "0.25");
-        assert_eq!(super::tick(1500.0), "1,500");
-        assert_eq!(super::tick(2.5e6), "2.5M");
-    }
 }

@@ -3,8 +3,7 @@
 //! by their field path.
 
 use super::resolve::resolve;
-use super::spec::ScenarioSpec;
-use super::spec::SweepSpec;
+use super::spec::{GrowthSpec, ScenarioSpec, SweepSpec};
 use super::{Scenario, Variant};
 use crate::error::InputError;
 use crate::suggest;
@@ -20,6 +19,7 @@ pub struct ScenarioFile {
     default_name: String,
     file: Option<PathBuf>,
     variant: Variant,
+    run_loads: Option<Vec<f64>>,
 }
 
 /// Reads and parses the scenario at `path`, and checks it by resolving its first run.
@@ -51,6 +51,7 @@ impl ScenarioFile {
             default_name: default_name.to_string(),
             file: None,
             variant: Variant::default(),
+            run_loads: None,
         })
     }
 
@@ -79,6 +80,11 @@ impl ScenarioFile {
         self.spec.sweep.as_ref()
     }
 
+    /// The `growth:` section, if the file has one.
+    pub fn growth(&self) -> Option<&GrowthSpec> {
+        self.spec.growth.as_ref()
+    }
+
     /// The variant runs resolve as (the file as written by default).
     pub fn variant(&self) -> Variant {
         self.variant
@@ -87,6 +93,14 @@ impl ScenarioFile {
     /// Resolves every later run as `variant`.
     pub fn set_variant(&mut self, variant: Variant) {
         self.variant = variant;
+    }
+
+    /// Gives each run its own multiplier of the offered load, on top of the variant's: run
+    /// `i` resolves with load `variant.load × loads[i]` (1 for runs beyond the list). A growth
+    /// plan uses it to simulate a month at each run's own drawn traffic; `None` restores one
+    /// load for every run.
+    pub fn set_run_loads(&mut self, loads: Option<Vec<f64>>) {
+        self.run_loads = loads;
     }
 
     /// Ties an error about this file's text to the file, and to the line of its field.
@@ -104,7 +118,14 @@ impl ScenarioFile {
     /// located in the file.
     pub fn scenario(&self, run: u64) -> Result<Scenario, InputError> {
         let mut drawer = Drawer::new(self.spec.study.seed, run);
-        let resolved = resolve(&self.spec, &self.default_name, &self.variant, &mut drawer)
+        let variant = match &self.run_loads {
+            Some(loads) => Variant {
+                load: self.variant.load * loads.get(run as usize).copied().unwrap_or(1.0),
+                ..self.variant
+            },
+            None => self.variant,
+        };
+        let resolved = resolve(&self.spec, &self.default_name, &variant, &mut drawer)
             .map_err(|e| self.locate_error(e))?;
         Ok(Scenario {
             run,

@@ -21,7 +21,8 @@ use crate::workload::Workload;
 /// A variant of a scenario file, applied as each run is resolved: a fleet size in place of
 /// `fleet.servers`, a tensor-parallel degree in place of `fleet.tensor_parallel`, and a
 /// multiplier of the offered load. `fleetsim sweep` resolves every
-/// point as a variant of one file, so every point draws the same values from the same streams.
+/// point as a variant of one file, and `fleetsim grow` every fleet and month, so every point
+/// draws the same values from the same streams.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Variant {
     /// Servers instead of `fleet.servers`; the file's when `None`.

@@ -5,7 +5,7 @@
 
 use crate::catalog::{GpuSpec, ModelSpec, Precision};
 use crate::uncertain::Value;
-use crate::units::{Bytes, BytesPerSec, PerSec, Seconds, Watts};
+use crate::units::{Bytes, BytesPerSec, PerSec, Ratio, Seconds, Watts};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use std::fmt;
@@ -59,6 +59,107 @@ pub struct ScenarioSpec {
     /// Fleet sizes and loads for `fleetsim sweep`; ignored by `run`.
     #[serde(default)]
     pub sweep: Option<SweepSpec>,
+    /// Traffic growth over months and the fleet plan of `fleetsim grow`; ignored by `run`.
+    #[serde(default)]
+    pub growth: Option<GrowthSpec>,
+}
+
+/// `growth:` — how the traffic grows month by month, and how `fleetsim grow` plans the fleet
+/// for it. Months and forecasts are read as text here and checked, with their field paths,
+/// by [`crate::grow::Growth::new`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrowthSpec {
+    /// The first month planned, `YYYY-MM`; the scenario's workload is its traffic.
+    pub start: Text,
+    /// Months planned, the first included; 12 when absent.
+    #[serde(default)]
+    pub months: Option<u64>,
+    /// Compound growth of the traffic per month (`0.08`, `8%`, or a distribution drawn once
+    /// per run); none when absent.
+    #[serde(default)]
+    pub monthly: Option<Value<Ratio>>,
+    /// Step changes, each multiplying the traffic of its month and every later one.
+    #[serde(default)]
+    pub events: Vec<GrowthEventSpec>,
+    /// Dated multipliers of the base traffic, by month (`YYYY-MM`), interpolated
+    /// geometrically between the months given and held after the last.
+    #[serde(default)]
+    pub multipliers: std::collections::BTreeMap<String, Value<f64>>,
+    /// How the fleet is planned.
+    #[serde(default)]
+    pub plan: GrowthPlanSpec,
+}
+
+/// `growth.events[i]:` — a launch or a loss of traffic.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrowthEventSpec {
+    /// The month it takes effect, `YYYY-MM`.
+    pub month: Text,
+    /// Multiplier of the traffic from that month on (1.5 for a launch adding half).
+    pub multiplier: Value<f64>,
+    /// What it is, for the report.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// `growth.plan:` — lead time, headroom, forecast, ownership and the capacity search's bounds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrowthPlanSpec {
+    /// Months between ordering servers and having them in service; 0 when absent.
+    #[serde(default)]
+    pub lead_time: Option<u64>,
+    /// Capacity planned beyond the forecast: the plan provisions forecast × (1 + headroom);
+    /// 0 when absent.
+    #[serde(default)]
+    pub headroom: Option<Ratio>,
+    /// Which figure of the runs' traffic the plan provisions for: `p50`, `p90`, `mean`, …;
+    /// `p50` when absent.
+    #[serde(default)]
+    pub forecast: Option<Text>,
+    /// Owned (bought servers are kept) or rented (the fleet follows the requirement down);
+    /// what `costs.hardware` says when absent.
+    #[serde(default)]
+    pub hardware: Option<crate::grow::Ownership>,
+    /// The largest fleet the capacity search tries; 1024 when absent.
+    #[serde(default)]
+    pub max_servers: Option<u64>,
+    /// Share of runs that must meet every SLO target; `sweep.slo_share`, else 0.95, when
+    /// absent.
+    #[serde(default)]
+    pub slo_share: Option<f64>,
+}
+
+/// A scalar read as text whatever YAML made of it (`2027-01`, `p90`, `2027`), so that its
+/// check can name the field and say what was expected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl Visitor<'_> for TextVisitor {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a plain value such as 2027-01 or p90")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(TextVisitor)
+    }
 }
 
 /// `sweep:` — the points of `fleetsim sweep` and its capacity search.

@@ -14,7 +14,7 @@ pub mod plan;
 pub mod search;
 
 pub use plan::{Overrides, SweepPlan};
-pub use search::smallest_passing;
+pub use search::{smallest_passing, smallest_passing_from};
 
 use crate::error::{Error, InputError};
 use crate::scenario::{ScenarioFile, Variant};
@@ -127,14 +127,13 @@ pub fn run_sweep(
             if let Some(point) = cache.get(&(load, tp, servers)) {
                 return Ok(point.clone());
             }
-            file.set_variant(Variant {
+            let variant = Variant {
                 servers: Some(servers),
                 tensor_parallel: Some(plan.tensor_parallel[tp]),
                 load: plan.loads[load],
                 ..Variant::default()
-            });
-            let study = run_study(file, options)?;
-            let point = point_of(file, &study, servers, plan.loads[load])?;
+            };
+            let point = study_point(file, variant, options)?;
             cache.insert((load, tp, servers), point.clone());
             Ok(point)
         };
@@ -194,6 +193,20 @@ pub fn run_sweep(
         points: cache.into_values().collect(),
         answers,
     })
+}
+
+/// Studies `file` resolved as `variant` (which it keeps) over every run and reduces the study
+/// to the figures of a [`Point`]: the one evaluation that the sweep, its capacity search and
+/// the growth plan share. The variant must name its servers.
+pub fn study_point(
+    file: &mut ScenarioFile,
+    variant: Variant,
+    options: &Options,
+) -> Result<Point, Error> {
+    let servers = variant.servers.expect("a point names its servers");
+    file.set_variant(variant);
+    let study = run_study(file, options)?;
+    Ok(point_of(file, &study, servers, variant.load)?)
 }
 
 /// The fewest servers a fleet of `scenario`'s servers and pipeline depth, at tensor-parallel

@@ -547,6 +547,27 @@ fleet: {servers: 1}
     }
 
     #[test]
+    fn run_loads_scale_each_run_on_top_of_the_variant() {
+        use crate::scenario::{ScenarioFile, Variant};
+        let mut file = ScenarioFile::parse(BASE, "t").unwrap();
+        file.set_variant(Variant {
+            load: 2.0,
+            ..Variant::default()
+        });
+        file.set_run_loads(Some(vec![1.0, 1.5]));
+        let rate = |file: &ScenarioFile, run| file.scenario(run).unwrap().workload.mean_rate();
+        assert_eq!(rate(&file, 0), Some(4.0));
+        assert_eq!(rate(&file, 1), Some(6.0));
+        assert_eq!(
+            rate(&file, 2),
+            Some(4.0),
+            "runs beyond the list: the variant's load"
+        );
+        file.set_run_loads(None);
+        assert_eq!(rate(&file, 1), Some(4.0));
+    }
+
+    #[test]
     fn resolve_errors_carry_the_line_of_their_field() {
         let err = from_yaml(&BASE.replace("servers: 1", "servers: 0"), "t").unwrap_err();
         assert_eq!(err.location, Some((8, 1)), "the fleet line: {err}");
