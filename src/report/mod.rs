@@ -64,18 +64,18 @@ pub fn write_study(
     out.write("runs.csv", &tables::runs_csv(study))?;
     out.write("timeseries.csv", &tables::timeseries_csv(study))?;
     out.create_dir("charts")?;
-    let mut svgs = Vec::new();
-    for kind in charts::ChartKind::ALL {
-        let svg = charts::svg(kind, study).map_err(|e| chart_error(dir, kind, e))?;
-        out.write(&format!("charts/{}.svg", kind.stem()), svg.as_bytes())?;
-        let png = out.path(&format!("charts/{}.png", kind.stem()));
-        charts::png(kind, study, &png).map_err(|e| chart_error(dir, kind, e))?;
-        svgs.push(html::Figure {
-            stem: kind.stem(),
-            title: kind.title(),
-            svg,
-        });
-    }
+    let svgs = charts::ChartKind::ALL
+        .into_iter()
+        .map(|kind| {
+            write_chart(
+                &out,
+                dir,
+                (kind.stem(), kind.title()),
+                || charts::svg(kind, study),
+                |path| charts::png(kind, study, path),
+            )
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let title = format!("fleetsim: {}", doc.scenario.name);
     out.write(
         "report.html",
@@ -94,26 +94,18 @@ pub fn write_sweep(dir: &Path, result: &SweepResult) -> Result<(), Error> {
     let out = OutputDir::create(dir)?;
     out.write("sweep.csv", &sweep::sweep_csv(result))?;
     out.create_dir("charts")?;
-    let mut figures = Vec::new();
-    for chart in sweep_charts::SweepChart::ALL {
-        let failed = |message: String| Error::Output {
-            path: dir.join("charts").join(chart.stem()),
-            source: std::io::Error::other(message),
-        };
-        let svg = sweep_charts::svg(chart, result).map_err(failed)?;
-        out.write(&format!("charts/{}.svg", chart.stem()), svg.as_bytes())?;
-        sweep_charts::png(
-            chart,
-            result,
-            &out.path(&format!("charts/{}.png", chart.stem())),
-        )
-        .map_err(failed)?;
-        figures.push(html::Figure {
-            stem: chart.stem(),
-            title: chart.title(),
-            svg,
-        });
-    }
+    let figures = sweep_charts::SweepChart::ALL
+        .into_iter()
+        .map(|chart| {
+            write_chart(
+                &out,
+                dir,
+                (chart.stem(), chart.title()),
+                || sweep_charts::svg(chart, result),
+                |path| sweep_charts::png(chart, result, path),
+            )
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let charts: Vec<(&str, &str)> = sweep_charts::SweepChart::ALL
         .iter()
         .map(|c| (c.stem(), c.title()))
@@ -135,25 +127,19 @@ pub fn write_autoscale(dir: &Path, c: &Comparison) -> Result<(), Error> {
     let out = OutputDir::create(dir)?;
     out.write("autoscale.csv", &autoscale::autoscale_csv(c))?;
     out.create_dir("charts")?;
-    let stem = autoscale::CHART_STEM;
-    let failed = |message: String| Error::Output {
-        path: dir.join("charts").join(stem),
-        source: std::io::Error::other(message),
-    };
-    let svg = autoscale::svg(c).map_err(failed)?;
-    out.write(&format!("charts/{stem}.svg"), svg.as_bytes())?;
-    autoscale::png(c, &out.path(&format!("charts/{stem}.png"))).map_err(failed)?;
+    let figure = write_chart(
+        &out,
+        dir,
+        (autoscale::CHART_STEM, autoscale::CHART_TITLE),
+        || autoscale::svg(c),
+        |path| autoscale::png(c, path),
+    )?;
     let markdown = autoscale::autoscale_markdown(c);
     out.write("autoscale.md", markdown.as_bytes())?;
-    let figures = [html::Figure {
-        stem,
-        title: autoscale::CHART_TITLE,
-        svg,
-    }];
     let title = format!("fleetsim autoscale: {}", c.name);
     out.write(
         "report.html",
-        html::report_html(&title, &markdown, &figures).as_bytes(),
+        html::report_html(&title, &markdown, &[figure]).as_bytes(),
     )?;
     out.commit()?;
     Ok(())
@@ -165,26 +151,18 @@ pub fn write_growth(dir: &Path, result: &GrowthResult) -> Result<(), Error> {
     let out = OutputDir::create(dir)?;
     out.write("grow.csv", &grow::grow_csv(result))?;
     out.create_dir("charts")?;
-    let mut figures = Vec::new();
-    for chart in grow_charts::GrowChart::ALL {
-        let failed = |message: String| Error::Output {
-            path: dir.join("charts").join(chart.stem()),
-            source: std::io::Error::other(message),
-        };
-        let svg = grow_charts::svg(chart, result).map_err(failed)?;
-        out.write(&format!("charts/{}.svg", chart.stem()), svg.as_bytes())?;
-        grow_charts::png(
-            chart,
-            result,
-            &out.path(&format!("charts/{}.png", chart.stem())),
-        )
-        .map_err(failed)?;
-        figures.push(html::Figure {
-            stem: chart.stem(),
-            title: chart.title(),
-            svg,
-        });
-    }
+    let figures = grow_charts::GrowChart::ALL
+        .into_iter()
+        .map(|chart| {
+            write_chart(
+                &out,
+                dir,
+                (chart.stem(), chart.title()),
+                || grow_charts::svg(chart, result),
+                |path| grow_charts::png(chart, result, path),
+            )
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let charts: Vec<(&str, &str)> = grow_charts::GrowChart::ALL
         .iter()
         .map(|c| (c.stem(), c.title()))
@@ -210,24 +188,34 @@ pub fn write_validation(dir: &Path, title: &str, v: &Validation) -> Result<(), E
     )?;
     out.write("validation.csv", &validation::validation_csv(v))?;
     out.create_dir("charts")?;
-    let failed = |message: String| Error::Output {
-        path: dir.join("charts").join("validation"),
-        source: std::io::Error::other(message),
-    };
-    out.write(
-        "charts/validation.svg",
-        validation_chart::svg(v).map_err(failed)?.as_bytes(),
+    write_chart(
+        &out,
+        dir,
+        ("validation", validation_chart::TITLE),
+        || validation_chart::svg(v),
+        |path| validation_chart::png(v, path),
     )?;
-    validation_chart::png(v, &out.path("charts/validation.png")).map_err(failed)?;
     out.commit()?;
     Ok(())
 }
 
-fn chart_error(dir: &Path, kind: charts::ChartKind, message: String) -> Error {
-    Error::Output {
-        path: dir.join("charts").join(kind.stem()),
+/// Writes one chart as `charts/<stem>.svg` and `charts/<stem>.png` into `out` (whose final
+/// place is `dir`, named in errors) and returns it as a figure for the HTML report.
+fn write_chart(
+    out: &OutputDir,
+    dir: &Path,
+    (stem, title): (&'static str, &'static str),
+    svg: impl FnOnce() -> Result<String, String>,
+    png: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<html::Figure, Error> {
+    let failed = |message: String| Error::Output {
+        path: dir.join("charts").join(stem),
         source: std::io::Error::other(message),
-    }
+    };
+    let svg = svg().map_err(failed)?;
+    out.write(&format!("charts/{stem}.svg"), svg.as_bytes())?;
+    png(&out.path(&format!("charts/{stem}.png"))).map_err(failed)?;
+    Ok(html::Figure { stem, title, svg })
 }
 
 #[cfg(test)]

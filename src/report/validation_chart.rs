@@ -27,12 +27,12 @@ fn unit_label(metric: Metric) -> &'static str {
     }
 }
 
+/// The chart's title.
+pub const TITLE: &str = "Predicted versus measured (y = x, ±20% dashed)";
+
 fn draw<DB: DrawingBackend>(v: &Validation, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let body = root.titled(
-        "Predicted versus measured (y = x, ±20% dashed)",
-        ("sans-serif", 26),
-    )?;
+    let body = root.titled(TITLE, ("sans-serif", 26))?;
     let metrics: Vec<Metric> = Metric::ALL
         .into_iter()
         .filter(|m| v.file.rows.iter().any(|r| r.metric == *m))
