@@ -2,7 +2,7 @@
 //! servers switched on and off, thread-independent bytes, and bad autoscaling settings.
 
 mod common;
-use common::{fleetsim_into, write_scenario};
+use common::{csv_rows, fleetsim_into, fleetsim_ok, write_scenario};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -42,30 +42,22 @@ fn compare(
     extra: &[&str],
 ) -> BTreeMap<(String, String), BTreeMap<String, f64>> {
     let out = dir.join("out");
-    let output = fleetsim_into(
+    let scenario = scenario_with(dir, autoscaling);
+    fleetsim_ok(
         "autoscale",
-        &scenario_with(dir, autoscaling),
+        &scenario,
         &out,
         &[&["--quiet"], extra].concat(),
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut reader = csv::Reader::from_path(out.join("autoscale.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            let values = headers
+    csv_rows(&out.join("autoscale.csv"))
+        .into_iter()
+        .map(|mut row| {
+            let key = (row.remove("fleet").unwrap(), row.remove("run").unwrap());
+            let values = row
                 .iter()
-                .zip(r.iter())
-                .skip(2)
-                .map(|(h, v)| (h.to_string(), v.parse().unwrap()))
+                .map(|(k, v)| (k.clone(), v.parse().unwrap()))
                 .collect();
-            ((r[1].to_string(), r[0].to_string()), values)
+            (key, values)
         })
         .collect()
 }

@@ -3,7 +3,7 @@
 //! thread-independent bytes, and bad growth values.
 
 mod common;
-use common::{fleetsim, fleetsim_into, write_scenario};
+use common::{csv_rows, fleetsim, fleetsim_into, fleetsim_ok, write_scenario};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -39,30 +39,12 @@ fn scenario(dir: &Path, text: &str) -> PathBuf {
 }
 
 fn grow(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
-    let output = fleetsim_into("grow", scenario, out, extra);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    fleetsim_ok("grow", scenario, out, extra)
 }
 
 /// `grow.csv` as one map of column to value per month.
 fn rows(out: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(out.join("grow.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    csv_rows(&out.join("grow.csv"))
 }
 
 fn number(row: &BTreeMap<String, String>, key: &str) -> f64 {

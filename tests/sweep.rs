@@ -2,7 +2,7 @@
 //! bad sweep values, and thread-independent bytes.
 
 mod common;
-use common::{fleetsim, fleetsim_into, write_scenario};
+use common::{csv_rows, fleetsim, fleetsim_into, fleetsim_ok, write_scenario};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -35,30 +35,12 @@ fn scenario(dir: &Path, text: &str) -> PathBuf {
 }
 
 fn sweep(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
-    let output = fleetsim_into("sweep", scenario, out, &[&["--quiet"], extra].concat());
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    fleetsim_ok("sweep", scenario, out, &[&["--quiet"], extra].concat())
 }
 
 /// `sweep.csv` as one map of column to value per row.
 fn rows(out: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(out.join("sweep.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    csv_rows(&out.join("sweep.csv"))
 }
 
 fn number(row: &BTreeMap<String, String>, key: &str) -> f64 {

@@ -2,6 +2,7 @@
 //! Each test file is its own crate and uses part of this module.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -32,4 +33,32 @@ pub fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     fs::write(&path, text).unwrap();
     path
+}
+
+/// Runs `fleetsim COMMAND SCENARIO --out OUT EXTRA…` and requires it to succeed.
+pub fn fleetsim_ok(command: &str, scenario: &Path, out: &Path, extra: &[&str]) -> Output {
+    let output = fleetsim_into(command, scenario, out, extra);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A CSV file as one map of column to value per row.
+pub fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
 }
