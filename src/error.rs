@@ -15,6 +15,9 @@ pub struct InputError {
     pub field: Option<String>,
     /// What is wrong: the value and what was expected.
     pub message: String,
+    /// Whether it says that a replica does not fit its GPUs' memory: a sweep leaves such a
+    /// configuration out instead of stopping.
+    pub does_not_fit: bool,
 }
 
 impl InputError {
@@ -25,6 +28,15 @@ impl InputError {
             location: None,
             field: Some(field.into()),
             message: message.into(),
+            does_not_fit: false,
+        }
+    }
+
+    /// A replica that does not fit its GPUs' memory, as the field at `field` sets it up.
+    pub fn does_not_fit(field: impl Into<String>, message: impl Into<String>) -> Self {
+        InputError {
+            does_not_fit: true,
+            ..InputError::field(field, message)
         }
     }
 
@@ -35,6 +47,7 @@ impl InputError {
             location: None,
             field: None,
             message: message.into(),
+            does_not_fit: false,
         }
     }
 

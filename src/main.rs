@@ -32,9 +32,9 @@ enum Command {
         #[command(flatten)]
         study: StudyArgs,
     },
-    /// Study the scenario at many fleet sizes, tensor-parallel degrees and loads (each point a
-    /// Monte Carlo study, all with the same random streams) and, with --find, the smallest
-    /// fleet that meets the SLO for each degree and the cheapest of them;
+    /// Study the scenario at many fleet sizes, GPUs, tensor-parallel degrees and loads (each
+    /// point a Monte Carlo study, all with the same random streams) and, with --find, the
+    /// smallest fleet that meets the SLO for each GPU and degree and the cheapest of them;
     /// writes sweep.csv, sweep.md, charts/ and report.html.
     Sweep {
         /// The scenario YAML file (its `sweep:` section gives the defaults of the flags).
@@ -42,7 +42,10 @@ enum Command {
         /// Fleet sizes: a list `2,4,8` or a range `1..16` (`2..32:2` for every second).
         #[arg(long, value_parser = |t: &str| sweep::plan::parse_servers(t).map(Servers))]
         servers: Option<Servers>,
-        /// Tensor-parallel degrees, each a configuration: `2,4,8`.
+        /// GPUs, catalog ids: `h100-sxm,h200` (prices from the `sweep.gpus` entry of each id).
+        #[arg(long, value_parser = |t: &str| sweep::plan::parse_gpus(t).map(GpuIds))]
+        gpus: Option<GpuIds>,
+        /// Tensor-parallel degrees, each with each GPU a configuration: `2,4,8`.
         #[arg(long, value_parser = |t: &str| sweep::plan::parse_tensor_parallel(t).map(Degrees))]
         tensor_parallel: Option<Degrees>,
         /// Load multipliers of the offered load (open-loop rate, or closed-loop clients):
@@ -172,6 +175,10 @@ enum Command {
 /// `--servers`, parsed whole (clap would take a `Vec` for a repeated flag).
 #[derive(Clone)]
 struct Servers(Vec<u64>);
+
+/// `--gpus`, parsed whole.
+#[derive(Clone)]
+struct GpuIds(Vec<String>);
 
 /// `--tensor-parallel`, parsed whole.
 #[derive(Clone)]
@@ -306,6 +313,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Sweep {
             scenario: path,
             servers,
+            gpus,
             tensor_parallel,
             load,
             find,
@@ -316,6 +324,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let mut file = args.load(&path)?;
             let overrides = sweep::Overrides {
                 servers: servers.map(|s| s.0),
+                gpus: gpus.map(|g| g.0),
                 tensor_parallel: tensor_parallel.map(|t| t.0),
                 load: load.map(|l| l.0),
                 slo_share,

@@ -278,3 +278,203 @@ fn bad_sweep_values_exit_2_naming_the_field_and_write_nothing() {
         "{stderr}"
     );
 }
+
+/// The capacity search's answers: (load, gpu, servers, chosen), from `sweep.csv`.
+fn answers(rows: &[BTreeMap<String, String>]) -> Vec<(String, String, f64, bool)> {
+    rows.iter()
+        .filter(|r| r["answer"] == "1")
+        .map(|r| {
+            let servers = number(r, "servers");
+            (
+                r["load"].clone(),
+                r["gpu"].clone(),
+                servers,
+                r["chosen"] == "1",
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn each_gpu_is_searched_and_the_cheapest_configuration_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let extra = [
+        "--gpus",
+        "h100-sxm,h200",
+        "--servers",
+        "2",
+        "--load",
+        "1",
+        "--find",
+    ];
+    let printed = fleetsim_into("sweep", &scenario(dir.path(), TINY), &out, &extra);
+    assert!(printed.status.success());
+    let rows = rows(&out);
+    for gpu in ["h100-sxm", "h200"] {
+        assert!(
+            rows.iter().any(|r| r["gpu"] == gpu && r["servers"] == "2"),
+            "{gpu}"
+        );
+    }
+    let answers = answers(&rows);
+    let gpus: Vec<&str> = answers.iter().map(|a| a.1.as_str()).collect();
+    assert_eq!(gpus, ["h100-sxm", "h200"], "one answer per GPU");
+    assert_eq!(answers.iter().filter(|a| a.3).count(), 1, "one chosen");
+    let cost = |r: &BTreeMap<String, String>| number(r, "cost_usd_per_day_mean");
+    let chosen = rows.iter().find(|r| r["chosen"] == "1").unwrap();
+    assert!(
+        rows.iter()
+            .filter(|r| r["answer"] == "1")
+            .all(|a| cost(chosen) <= cost(a))
+    );
+    let text = String::from_utf8_lossy(&printed.stdout);
+    assert!(text.contains("H200 SXM tp 1: "), "{text}");
+    assert!(text.contains(" (cheapest): "), "{text}");
+    let md = fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(md.contains("GPUs H100 SXM, H200 SXM;"), "{md}");
+    assert!(md.contains("| load | servers | GPU | tp |"), "{md}");
+    let svg = fs::read_to_string(out.join("charts/slo_vs_servers.svg")).unwrap();
+    assert!(
+        svg.contains("load ×1, H200 SXM tp 1"),
+        "lines name GPU and degree"
+    );
+}
+
+#[test]
+fn a_faster_gpu_never_needs_more_servers_at_the_same_load() {
+    // The H200 is the H100's silicon with more memory bandwidth and memory: every step is at
+    // least as fast and the KV cache at least as large.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let extra = [
+        "--gpus",
+        "h200,h100-sxm",
+        "--servers",
+        "1",
+        "--load",
+        "0.5,1,2",
+        "--find",
+    ];
+    sweep(&scenario(dir.path(), TINY), &out, &extra);
+    let answers = answers(&rows(&out));
+    for load in ["0.5", "1", "2"] {
+        let servers = |gpu: &str| {
+            answers
+                .iter()
+                .find(|a| a.0 == load && a.1 == gpu)
+                .map(|a| a.2)
+                .expect("an answer per GPU and load")
+        };
+        assert!(
+            servers("h200") <= servers("h100-sxm"),
+            "load {load}: {answers:?}"
+        );
+    }
+}
+
+#[test]
+fn a_gpu_the_model_does_not_fit_is_left_out_and_named() {
+    // Mixtral 8x7B's 87 GiB of bf16 weights fit one H200 but not one H100.
+    let mixtral = TINY
+        .replace("model: llama-3.1-8b", "model: mixtral-8x7b")
+        .replace("gpu: h100-sxm,", "gpu: h200,")
+        .replace("rate: 100/s", "rate: 10/s");
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), &mixtral);
+    let out = dir.path().join("out");
+    let extra = ["--gpus", "h100-sxm,h200", "--servers", "1,2", "--load", "1"];
+    let printed = sweep(&path, &out, &extra[..]);
+    assert!(printed.stdout.is_empty());
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 2, "the H200's two fleets");
+    assert!(rows.iter().all(|r| r["gpu"] == "h200"));
+    let md = fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(
+        md.contains("- H100 SXM tp 1: Mixtral-8x7B does not fit: with bf16 weights"),
+        "{md}"
+    );
+    // With nothing left to study, the sweep stops.
+    let output = fleetsim_into(
+        "sweep",
+        &path,
+        &dir.path().join("none"),
+        &["--gpus", "h100-sxm"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the model fits none of the configurations swept"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("tp 1: Mixtral-8x7B does not fit"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("none").exists());
+}
+
+#[test]
+fn gpus_without_their_prices_or_unknown_exit_2_naming_sweep_gpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let owned = format!(
+        "{TINY}  gpus: [h100-sxm, h200]\ncosts: {{hardware: {{owned: {{server_price: 40000}}}}}}\n"
+    );
+    let cases: [(String, &[&str], &str); 5] = [
+        (
+            owned.clone(),
+            &[],
+            "sweep.gpus[1]: H200 SXM needs its own server_price",
+        ),
+        (
+            owned.clone(),
+            &["--gpus", "b200"],
+            "--gpus: B200 (HGX) needs its own server_price",
+        ),
+        (
+            owned.replace("h200]", "{gpu: h200, gpu_hour: 3}]"),
+            &[],
+            "sweep.gpus[1].gpu_hour: a rental price, but the scenario owns its servers",
+        ),
+        (
+            TINY.replace(
+                "  load: [0.5, 1]\n",
+                "  load: [0.5, 1]\n  gpus: [h100-sxm, h201]\n",
+            ),
+            &[],
+            "sweep.gpus[1]: unknown GPU `h201` (did you mean `h200`?)",
+        ),
+        (
+            TINY.to_string(),
+            &["--gpus", "h100-sxm,h20"],
+            "--gpus: unknown GPU `h20` (did you mean `h200`?)",
+        ),
+    ];
+    for (text, flags, expected) in cases {
+        let path = scenario(dir.path(), &text);
+        let output = fleetsim_into("sweep", &path, &out, flags);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+        assert!(!out.exists(), "nothing written");
+    }
+    // The line of `sweep.gpus` is named; with each server's price, the sweep runs, and the
+    // scenario's own GPU keeps the scenario's price.
+    let path = scenario(dir.path(), &owned);
+    let stderr =
+        String::from_utf8_lossy(&fleetsim(&["sweep", path.to_str().unwrap()]).stderr).to_string();
+    assert!(stderr.contains("tiny.yaml:18:3: sweep.gpus[1]"), "{stderr}");
+    let priced = owned.replace("h200]", "{gpu: h200, server_price: 50000}]");
+    let extra = ["--servers", "1", "--load", "1"];
+    sweep(&scenario(dir.path(), &priced), &out, &extra);
+    let rows = rows(&out);
+    let cost = |gpu: &str| {
+        let row = rows.iter().find(|r| r["gpu"] == gpu).unwrap();
+        number(row, "cost_usd_per_day_mean")
+    };
+    assert!(
+        cost("h200") > cost("h100-sxm"),
+        "the dearer server costs more"
+    );
+}

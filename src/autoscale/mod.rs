@@ -75,7 +75,7 @@ pub fn compare(file: &mut ScenarioFile, options: &Options) -> Result<Comparison,
     let autoscaled = run_study(file, options)?;
     file.set_variant(Variant {
         autoscaling: false,
-        ..saved
+        ..saved.clone()
     });
     let fixed = run_study(file, options);
     file.set_variant(saved);

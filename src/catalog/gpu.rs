@@ -112,6 +112,11 @@ struct StepPowerSpec {
 }
 
 impl GpuSpec {
+    /// The id it is named by.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     /// The GPU with its numbers drawn (`field` is where it sits in the scenario, such as
     /// `hardware.gpu`), checked.
     pub fn resolve(&self, field: &str, d: &mut Drawer) -> Result<Gpu, InputError> {

@@ -221,6 +221,7 @@ impl Studies {
             load,
             // A plan buys or rents fixed fleets month by month.
             autoscaling: false,
+            ..Variant::default()
         };
         let point = study_point(file, variant, options)?;
         self.cache.insert((servers, key), point.clone());

@@ -378,6 +378,7 @@ impl Growth {
             tensor_parallel: Some(self.tensor_parallel),
             load: 1.0,
             autoscaling: false,
+            ..Variant::default()
         });
         let loads: Vec<f64> = (0..file.runs() as usize)
             .map(|run| self.traffic.iter().map(|m| m[run]).fold(planning, f64::max))

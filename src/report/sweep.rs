@@ -6,12 +6,13 @@ use super::tables::{cell, write};
 use crate::sweep::{Answer, Point, SweepResult};
 use std::fmt::Write;
 
-/// `sweep.csv`: one row per point, by load, tensor-parallel degree, then servers; `answer`
-/// is 1 on the capacity search's answer for each load and degree, `chosen` on the cheapest of
-/// them at each load.
+/// `sweep.csv`: one row per point, by load, configuration (GPU, then tensor-parallel degree),
+/// then servers; `answer` is 1 on the capacity search's answer for each load and
+/// configuration, `chosen` on the cheapest of them at each load.
 pub fn sweep_csv(sweep: &SweepResult) -> Vec<u8> {
     let header = [
         "servers",
+        "gpu",
         "tensor_parallel",
         "load",
         "gpus",
@@ -40,6 +41,7 @@ pub fn sweep_csv(sweep: &SweepResult) -> Vec<u8> {
     let rows = sweep.points.iter().map(|p| {
         vec![
             p.servers.to_string(),
+            p.gpu.clone(),
             p.tensor_parallel.to_string(),
             cell(p.load),
             p.gpus.to_string(),
@@ -69,7 +71,10 @@ pub fn sweep_csv(sweep: &SweepResult) -> Vec<u8> {
 /// Whether `p` is the fleet `answer` chose.
 fn is_answer(answer: &Answer, p: &Point) -> bool {
     answer.chosen.as_ref().is_some_and(|c| {
-        c.servers == p.servers && c.tensor_parallel == p.tensor_parallel && c.load == p.load
+        c.servers == p.servers
+            && c.gpu == p.gpu
+            && c.tensor_parallel == p.tensor_parallel
+            && c.load == p.load
     })
 }
 
@@ -101,10 +106,10 @@ fn plural(n: u64, noun: &str) -> String {
 pub fn answer_text(sweep: &SweepResult, answer: &Answer) -> String {
     let share = percent(sweep.plan.slo_share);
     let configuration = format!(
-        "load {}, tp {}{}",
+        "load {}, {}{}",
         load(answer.load),
-        answer.tensor_parallel,
-        if answer.cheapest && sweep.plan.tensor_parallel.len() > 1 {
+        sweep.plan.label(&answer.gpu, answer.tensor_parallel),
+        if answer.cheapest && sweep.plan.configurations.len() > 1 {
             " (cheapest)"
         } else {
             ""
@@ -149,10 +154,64 @@ pub fn answer_text(sweep: &SweepResult, answer: &Answer) -> String {
     text
 }
 
-fn point_row(p: &Point) -> Vec<String> {
+/// The columns of the points' table: the heading in `sweep.md`, and in the printed text
+/// (`None`: not printed).
+const COLUMNS: [(&str, Option<&str>); 13] = [
+    ("load", Some("load")),
+    ("servers", Some("servers")),
+    ("GPU", Some("GPU")),
+    ("tp", Some("tp")),
+    ("offered requests/day", Some("requests/day")),
+    ("cost per day (95% CI)", Some("cost/day")),
+    ("$ per 1M output tokens", Some("$/1M tokens")),
+    ("SLO met", Some("SLO met")),
+    ("GPU busy", None),
+    ("FLOP util.", Some("FLOP util.")),
+    ("headroom", Some("headroom")),
+    ("TTFT p99", Some("TTFT p99")),
+    ("TPOT p99", Some("TPOT p99")),
+];
+/// The GPU column, shown when several GPUs are swept.
+const GPU_COLUMN: usize = 2;
+/// The cost column, whose interval the printed text leaves out.
+const COST_COLUMN: usize = 5;
+
+/// The points' table, for `sweep.md` or (`printed`) the text: headings and rows.
+fn points_table(sweep: &SweepResult, printed: bool) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let gpu_names = sweep.plan.gpus.len() > 1;
+    let shown = |i: usize, (md, text): &(&'static str, Option<&'static str>)| {
+        let heading = if printed { *text } else { Some(*md) };
+        heading.filter(|_| i != GPU_COLUMN || gpu_names)
+    };
+    let header = COLUMNS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| shown(i, c))
+        .collect();
+    let rows = sweep
+        .points
+        .iter()
+        .map(|p| {
+            let mut row = point_row(sweep, p);
+            if printed {
+                row[COST_COLUMN] = usd(p.cost_usd_per_day.mean);
+            }
+            row.into_iter()
+                .zip(COLUMNS.iter().enumerate())
+                .filter_map(|(cell, (i, c))| shown(i, c).map(|_| cell))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Every column of a point's row.
+fn point_row(sweep: &SweepResult, p: &Point) -> Vec<String> {
+    let gpu = sweep.plan.gpus.iter().find(|g| g.id == p.gpu);
     vec![
         load(p.load),
         count(p.servers),
+        gpu.map_or_else(|| p.gpu.clone(), |g| g.name.clone()),
         p.tensor_parallel.to_string(),
         count(p.offered_requests_per_day.round().max(0.0) as u64),
         format!(
@@ -175,29 +234,34 @@ fn point_row(p: &Point) -> Vec<String> {
     ]
 }
 
-const HEADER: [&str; 12] = [
-    "load",
-    "servers",
-    "tp",
-    "offered requests/day",
-    "cost per day (95% CI)",
-    "$ per 1M output tokens",
-    "SLO met",
-    "GPU busy",
-    "FLOP util.",
-    "headroom",
-    "TTFT p99",
-    "TPOT p99",
-];
+/// The configurations left out, one `H100 SXM tp 1: reason` each.
+fn left_out(sweep: &SweepResult) -> Vec<String> {
+    let plan = &sweep.plan;
+    plan.left_out
+        .iter()
+        .map(|l| {
+            let c = &l.configuration;
+            let label = plan.label(&plan.gpus[c.gpu].id, c.tensor_parallel);
+            format!("{label}: {}", l.reason)
+        })
+        .collect()
+}
 
 /// `sweep.md`: what was swept, the capacity answer, every point, and the charts.
 pub fn sweep_markdown(sweep: &SweepResult, charts: &[(&str, &str)]) -> String {
     let plan = &sweep.plan;
     let runs = sweep.points.first().map_or(0, |p| p.runs);
+    let gpus = if plan.gpus.len() > 1 {
+        let names: Vec<&str> = plan.gpus.iter().map(|g| g.name.as_str()).collect();
+        format!("GPUs {}; ", names.join(", "))
+    } else {
+        String::new()
+    };
     let mut out = format!(
         "# Sweep: {}\n\n{} points, {} runs each with common random numbers (run i of every \
-         point draws the same inputs, arrivals and lengths). Fleet sizes {}; tensor-parallel \
-         degrees {}; load multipliers {}. SLO: {}, to be met in at least {} of runs.\n\n",
+         point draws the same inputs, arrivals and lengths). Fleet sizes {}; {gpus}\
+         tensor-parallel degrees {}; load multipliers {}. SLO: {}, to be met in at least {} of \
+         runs.\n\n",
         sweep.name,
         sweep.points.len(),
         runs,
@@ -219,10 +283,23 @@ pub fn sweep_markdown(sweep: &SweepResult, charts: &[(&str, &str)]) -> String {
         slo_line(sweep),
         percent(plan.slo_share),
     );
+    let left_out = left_out(sweep);
+    if !left_out.is_empty() {
+        out.push_str("Left out, as the model does not fit the GPUs' memory:\n\n");
+        for line in &left_out {
+            let _ = writeln!(out, "- {line}");
+        }
+        out.push('\n');
+    }
     if !sweep.answers.is_empty() {
+        let configuration = if plan.gpus.len() > 1 {
+            "GPU and tensor-parallel degree"
+        } else {
+            "tensor-parallel degree"
+        };
         let _ = writeln!(
             out,
-            "## Capacity\n\nFor each tensor-parallel degree, the smallest fleet (in steps of the \
+            "## Capacity\n\nFor each {configuration}, the smallest fleet (in steps of the \
              servers one replica spans) whose SLO attainment reaches {}, found by doubling the fleet and then bisecting, assuming attainment \
              never falls as the fleet grows. Headroom is how far the SLO target closest to its \
              bound is from it, 1 − value ÷ bound, with each percentile taken over the requests \
@@ -242,8 +319,12 @@ pub fn sweep_markdown(sweep: &SweepResult, charts: &[(&str, &str)]) -> String {
         }
         out.push('\n');
     }
-    let rows: Vec<Vec<String>> = sweep.points.iter().map(point_row).collect();
-    section(&mut out, "Points", &HEADER, "rrrrrrrrrrrr", &rows);
+    let (header, rows) = points_table(sweep, false);
+    let align: String = header
+        .iter()
+        .map(|h| if *h == "GPU" { 'l' } else { 'r' })
+        .collect();
+    section(&mut out, "Points", &header, &align, &rows);
     if !charts.is_empty() {
         out.push_str("## Charts\n\n");
         for (stem, title) in charts {
@@ -265,36 +346,8 @@ pub fn sweep_text(sweep: &SweepResult) -> String {
         percent(sweep.plan.slo_share)
     );
     // The printed table leaves out the interval (in sweep.md) and GPU busy.
-    let keep = |row: Vec<String>| -> Vec<String> {
-        row.into_iter()
-            .enumerate()
-            .filter(|(i, _)| *i != 7)
-            .map(|(i, cell)| match i {
-                4 => cell.split(" (").next().unwrap_or_default().to_string(),
-                _ => cell,
-            })
-            .collect()
-    };
-    let rows: Vec<Vec<String>> = sweep.points.iter().map(|p| keep(point_row(p))).collect();
-    let header = keep(
-        [
-            "load",
-            "servers",
-            "tp",
-            "requests/day",
-            "cost/day",
-            "$/1M tokens",
-            "SLO met",
-            "",
-            "FLOP util.",
-            "headroom",
-            "TTFT p99",
-            "TPOT p99",
-        ]
-        .iter()
-        .map(|h| h.to_string())
-        .collect(),
-    );
+    let (header, rows) = points_table(sweep, true);
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {
             std::iter::once(&header)
@@ -308,9 +361,20 @@ pub fn sweep_text(sweep: &SweepResult) -> String {
         let cells: Vec<String> = row
             .iter()
             .zip(&widths)
-            .map(|(cell, w)| format!("{cell:>w$}"))
+            .zip(&header)
+            .map(|((cell, w), heading)| match heading.as_str() {
+                "GPU" => format!("{cell:<w$}"),
+                _ => format!("{cell:>w$}"),
+            })
             .collect();
         let _ = writeln!(out, "  {}", cells.join("  "));
+    }
+    let left_out = left_out(sweep);
+    if !left_out.is_empty() {
+        out.push_str("left out, as the model does not fit the GPUs' memory:\n");
+        for line in &left_out {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     if !sweep.answers.is_empty() {
         let _ = writeln!(

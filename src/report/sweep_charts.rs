@@ -3,7 +3,7 @@
 //! against the fleet size for each load, and GPU utilisation against the fleet size.
 
 use super::charts::{DrawResult, PALETTE, SIZE, render_png, render_svg, tick};
-use crate::sweep::SweepResult;
+use crate::sweep::{Configuration, Point, SweepResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -11,12 +11,13 @@ use plotters::prelude::*;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SweepChart {
     /// Cost per day and per million output tokens against offered load, one line per fleet
-    /// size and tensor-parallel degree.
+    /// size and configuration (GPU and tensor-parallel degree).
     CostVsLoad,
-    /// SLO attainment against fleet size, one line per load and degree, with the required
-    /// share.
+    /// SLO attainment against fleet size, one line per load and configuration, with the
+    /// required share.
     SloVsServers,
-    /// GPU busy and FLOP utilisation against fleet size, one line per load and degree.
+    /// GPU busy and FLOP utilisation against fleet size, one line per load and
+    /// configuration.
     UtilisationVsServers,
 }
 
@@ -61,37 +62,32 @@ fn draw<DB: DrawingBackend>(
     let body = root.titled(chart.title(), ("sans-serif", 26))?;
     match chart {
         SweepChart::CostVsLoad => {
-            let by_fleet = |value: fn(&crate::sweep::Point) -> f64| -> Vec<Line> {
-                // Grid sizes first, then any the search added, each with every degree.
-                let mut fleets: Vec<(u64, u32)> = Vec::new();
+            let by_fleet = |value: fn(&Point) -> f64| -> Vec<Line> {
+                // Grid sizes first, then any the search added, each with every configuration.
+                let mut fleets: Vec<(u64, &Configuration)> = Vec::new();
                 for &servers in sweep
                     .plan
                     .servers
                     .iter()
                     .chain(sweep.points.iter().map(|p| &p.servers))
                 {
-                    for &tp in &sweep.plan.tensor_parallel {
-                        if !fleets.contains(&(servers, tp)) {
-                            fleets.push((servers, tp));
+                    for c in &sweep.plan.configurations {
+                        if !fleets.contains(&(servers, c)) {
+                            fleets.push((servers, c));
                         }
                     }
                 }
-                let several = sweep.plan.tensor_parallel.len() > 1;
                 fleets
                     .into_iter()
-                    .map(|(servers, tp)| {
+                    .map(|(servers, c)| {
                         let points = sweep
                             .points
                             .iter()
-                            .filter(|p| p.servers == servers && p.tensor_parallel == tp)
+                            .filter(|p| p.servers == servers && is_of(sweep, c, p))
                             .map(|p| (p.offered_requests_per_day, value(p)))
                             .collect();
                         let plural = if servers == 1 { "" } else { "s" };
-                        let label = if several {
-                            format!("{servers} server{plural}, tp {tp}")
-                        } else {
-                            format!("{servers} server{plural}")
-                        };
+                        let label = format!("{servers} server{plural}{}", label(sweep, c));
                         (label, points)
                     })
                     .filter(|(_, points): &Line| {
@@ -147,27 +143,37 @@ fn draw<DB: DrawingBackend>(
     }
 }
 
-/// One line per load and tensor-parallel degree: (servers, value).
-fn by_load(sweep: &SweepResult, value: fn(&crate::sweep::Point) -> f64) -> Vec<Line> {
-    let several = sweep.plan.tensor_parallel.len() > 1;
+/// One line per load and configuration: (servers, value).
+fn by_load(sweep: &SweepResult, value: fn(&Point) -> f64) -> Vec<Line> {
     let mut lines = Vec::new();
     for load in &sweep.plan.loads {
-        for tp in &sweep.plan.tensor_parallel {
+        for c in &sweep.plan.configurations {
             let points = sweep
                 .points
                 .iter()
-                .filter(|p| p.load == *load && p.tensor_parallel == *tp)
+                .filter(|p| p.load == *load && is_of(sweep, c, p))
                 .map(|p| (p.servers as f64, value(p)))
                 .collect();
-            let label = if several {
-                format!("load ×{load}, tp {tp}")
-            } else {
-                format!("load ×{load}")
-            };
-            lines.push((label, points));
+            lines.push((format!("load ×{load}{}", label(sweep, c)), points));
         }
     }
     lines
+}
+
+/// Whether point `p` is of configuration `c`.
+fn is_of(sweep: &SweepResult, c: &Configuration, p: &Point) -> bool {
+    p.tensor_parallel == c.tensor_parallel && p.gpu == sweep.plan.gpus[c.gpu].id
+}
+
+/// `, tp 4` or `, H200 SXM tp 4` after a line's fleet or load when several configurations
+/// are drawn; nothing otherwise.
+fn label(sweep: &SweepResult, c: &Configuration) -> String {
+    let plan = &sweep.plan;
+    if plan.configurations.len() > 1 {
+        format!(", {}", plan.label(&plan.gpus[c.gpu].id, c.tensor_parallel))
+    } else {
+        String::new()
+    }
 }
 
 /// Lines with markers on linear axes from 0, and an optional horizontal reference line.

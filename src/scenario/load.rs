@@ -2,9 +2,10 @@
 //! and column, the field path and the nearest valid key; errors found after parsing located
 //! by their field path.
 
-use super::resolve::resolve;
+use super::resolve::{resolve, resolve_gpu};
 use super::spec::{GrowthSpec, ScenarioSpec, SweepSpec};
-use super::{Scenario, Variant};
+use super::{GpuVariant, Scenario, Variant};
+use crate::catalog::Gpu;
 use crate::error::InputError;
 use crate::suggest;
 use crate::uncertain::Drawer;
@@ -87,7 +88,7 @@ impl ScenarioFile {
 
     /// The variant runs resolve as (the file as written by default).
     pub fn variant(&self) -> Variant {
-        self.variant
+        self.variant.clone()
     }
 
     /// Resolves every later run as `variant`.
@@ -121,9 +122,9 @@ impl ScenarioFile {
         let variant = match &self.run_loads {
             Some(loads) => Variant {
                 load: self.variant.load * loads.get(run as usize).copied().unwrap_or(1.0),
-                ..self.variant
+                ..self.variant.clone()
             },
-            None => self.variant,
+            None => self.variant.clone(),
         };
         let resolved = resolve(&self.spec, &self.default_name, &variant, &mut drawer)
             .map_err(|e| self.locate_error(e))?;
@@ -132,6 +133,13 @@ impl ScenarioFile {
             inputs: drawer.into_drawn(),
             ..resolved
         })
+    }
+
+    /// The GPU of run 0 with `gpu` in place of `hardware.gpu` (the file's own when `None`):
+    /// a catalog entry, or the inline one. Errors are located in the file.
+    pub fn gpu(&self, gpu: Option<&GpuVariant>) -> Result<Gpu, InputError> {
+        let mut drawer = Drawer::new(self.spec.study.seed, 0);
+        resolve_gpu(&self.spec, gpu, &mut drawer).map_err(|e| self.locate_error(e))
     }
 }
 
@@ -169,6 +177,7 @@ fn yaml_error(error: &serde_yaml::Error) -> InputError {
         location,
         field,
         message: plain_types(&message),
+        does_not_fit: false,
     }
 }
 

@@ -19,16 +19,18 @@ use crate::units::Seconds;
 use crate::workload::Workload;
 
 /// A variant of a scenario file, applied as each run is resolved: a fleet size in place of
-/// `fleet.servers`, a tensor-parallel degree in place of `fleet.tensor_parallel`, and a
-/// multiplier of the offered load. `fleetsim sweep` resolves every
-/// point as a variant of one file, and `fleetsim grow` every fleet and month, so every point
-/// draws the same values from the same streams.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// `fleet.servers`, a tensor-parallel degree in place of `fleet.tensor_parallel`, a GPU in
+/// place of `hardware.gpu`, and a multiplier of the offered load. `fleetsim sweep` resolves
+/// every point as a variant of one file, and `fleetsim grow` every fleet and month, so every
+/// point draws the same values from the same streams.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Variant {
     /// Servers instead of `fleet.servers`; the file's when `None`.
     pub servers: Option<u64>,
     /// Tensor-parallel degree instead of `fleet.tensor_parallel`; the file's when `None`.
     pub tensor_parallel: Option<u32>,
+    /// GPU instead of `hardware.gpu`, with its prices; the file's when `None`.
+    pub gpu: Option<GpuVariant>,
     /// Multiplier of the open-loop mean rate, or of the closed-loop clients (rounded, at
     /// least one).
     pub load: f64,
@@ -41,10 +43,23 @@ impl Default for Variant {
         Variant {
             servers: None,
             tensor_parallel: None,
+            gpu: None,
             load: 1.0,
             autoscaling: true,
         }
     }
+}
+
+/// A GPU in place of the scenario's `hardware.gpu`. The scenario's prices are those of its
+/// own GPU: a price that depends on the GPU (an owned `server_price`, a rented `gpu_hour` or
+/// `reserved_gpu_hour`) must be given here for any other, while a fleet rented at catalog
+/// prices takes this GPU's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpuVariant {
+    /// The GPU and its prices, as written.
+    pub spec: spec::SweepGpuSpec,
+    /// Where it was written (`sweep.gpus[1]`, `--gpus`): errors about it name this field.
+    pub field: String,
 }
 
 /// A scenario ready to simulate: every value checked and every default applied.

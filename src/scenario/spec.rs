@@ -169,6 +169,10 @@ pub struct SweepSpec {
     /// Fleet sizes: a list or a range; the scenario's `fleet.servers` when absent.
     #[serde(default)]
     pub servers: Option<ServersSpec>,
+    /// GPUs, each with the prices that depend on it; the scenario's `hardware.gpu` when
+    /// absent.
+    #[serde(default)]
+    pub gpus: Option<Vec<SweepGpuSpec>>,
     /// Tensor-parallel degrees; the scenario's `fleet.tensor_parallel` when absent.
     #[serde(default)]
     pub tensor_parallel: Option<Vec<u32>>,
@@ -182,6 +186,65 @@ pub struct SweepSpec {
     /// The capacity search: present to run it (as `--find` does).
     #[serde(default)]
     pub search: Option<SearchSpec>,
+}
+
+/// One GPU of `sweep.gpus`: an id (`h200`), or a mapping that also gives the prices that
+/// depend on the GPU (`{gpu: h200, server_price: 380000}`), each in place of the same key of
+/// `costs.hardware`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct SweepGpuSpec {
+    /// A catalog id, or the id of the scenario's inline `hardware.gpu`.
+    pub gpu: String,
+    /// `costs.hardware.owned.server_price` for a server of this GPU.
+    #[serde(default)]
+    pub server_price: Option<Value<f64>>,
+    /// `costs.hardware.rented.gpu_hour` for this GPU.
+    #[serde(default)]
+    pub gpu_hour: Option<Value<f64>>,
+    /// `costs.hardware.rented.reserved_gpu_hour` for this GPU.
+    #[serde(default)]
+    pub reserved_gpu_hour: Option<Value<f64>>,
+}
+
+impl SweepGpuSpec {
+    /// The GPU `id` with no prices of its own.
+    pub fn id(id: &str) -> SweepGpuSpec {
+        SweepGpuSpec {
+            gpu: id.to_string(),
+            ..SweepGpuSpec::default()
+        }
+    }
+
+    /// The price written at `key`: `server_price`, `gpu_hour` or `reserved_gpu_hour`.
+    pub fn price(&self, key: &str) -> Option<&Value<f64>> {
+        match key {
+            "server_price" => self.server_price.as_ref(),
+            "gpu_hour" => self.gpu_hour.as_ref(),
+            _ => self.reserved_gpu_hour.as_ref(),
+        }
+    }
+}
+
+/// The id alone is the mapping with no prices.
+impl<'de> Deserialize<'de> for SweepGpuSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SweepGpuVisitor;
+        impl<'de> Visitor<'de> for SweepGpuVisitor {
+            type Value = SweepGpuSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a GPU id such as h200, or {gpu: h200, server_price: 380000}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SweepGpuSpec, E> {
+                Ok(SweepGpuSpec::id(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SweepGpuSpec, A::Error> {
+                // The derived mapping form (`remote = "Self"` names it as an inherent fn).
+                SweepGpuSpec::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_any(SweepGpuVisitor)
+    }
 }
 
 /// Fleet sizes: `[2, 4, 8]` or `{from: 1, to: 16, step: 1}`.

@@ -1,8 +1,9 @@
-//! Sweeps and capacity search: one scenario at many fleet sizes and loads, each point a
-//! Monte Carlo study, and the smallest fleet that meets the SLO at each load.
+//! Sweeps and capacity search: one scenario at many fleet sizes, configurations (a GPU at a
+//! tensor-parallel degree) and loads, each point a Monte Carlo study, and the smallest fleet
+//! that meets the SLO for each configuration at each load.
 //!
-//! Every point resolves the same scenario file as a [`Variant`] (servers in place of
-//! `fleet.servers`, the offered load scaled) with the same seed, so run `i` of every point
+//! Every point resolves the same scenario file as a [`Variant`] (servers, degree and GPU in
+//! place of the file's, the offered load scaled) with the same seed, so run `i` of every point
 //! draws the same uncertain values and the same arrivals and token lengths: **common random
 //! numbers**. Differences between points are the fleet's and the load's, not noise, and the
 //! SLO attainment of a load falls only where the fleet really is too small.
@@ -13,7 +14,7 @@
 pub mod plan;
 pub mod search;
 
-pub use plan::{Overrides, SweepPlan};
+pub use plan::{Configuration, LeftOut, Overrides, SweepGpu, SweepPlan};
 pub use search::{smallest_passing, smallest_passing_from};
 
 use crate::error::{Error, InputError};
@@ -22,12 +23,14 @@ use crate::stats::{Latencies, Slo, Spread, spread};
 use crate::study::{Options, StudyResult, run_study};
 use std::collections::BTreeMap;
 
-/// One point of a sweep: a fleet size and tensor-parallel degree at a load, studied over
-/// every run.
+/// One point of a sweep: a fleet size, GPU and tensor-parallel degree at a load, studied
+/// over every run.
 #[derive(Clone, Debug)]
 pub struct Point {
     /// Servers in the fleet.
     pub servers: u64,
+    /// The GPU's id.
+    pub gpu: String,
     /// Tensor-parallel degree of a replica.
     pub tensor_parallel: u32,
     /// Multiplier of the scenario's offered load.
@@ -69,12 +72,14 @@ impl Point {
     }
 }
 
-/// What the capacity search found for one configuration (tensor-parallel degree) at one
-/// load.
+/// What the capacity search found for one configuration (a GPU at a tensor-parallel degree)
+/// at one load.
 #[derive(Clone, Debug)]
 pub struct Answer {
     /// The load multiplier.
     pub load: f64,
+    /// The configuration's GPU id.
+    pub gpu: String,
     /// The configuration's tensor-parallel degree.
     pub tensor_parallel: u32,
     /// Servers the fleet steps by: a replica spanning several servers needs whole ones.
@@ -101,15 +106,15 @@ pub struct SweepResult {
     pub plan: SweepPlan,
     /// The latency targets.
     pub slo: Slo,
-    /// Every point studied (grid and search), by load, tensor-parallel degree, servers.
+    /// Every point studied (grid and search), by load, configuration, servers.
     pub points: Vec<Point>,
     /// The capacity search's answers per load and configuration, when it ran.
     pub answers: Vec<Answer>,
 }
 
 /// Studies every point of `plan` and, if asked, searches the smallest fleet per load and
-/// tensor-parallel degree, and marks the cheapest per load. `file`'s variant is left as the
-/// last point's.
+/// configuration, and marks the cheapest per load. `file`'s variant is left as the last
+/// point's.
 pub fn run_sweep(
     file: &mut ScenarioFile,
     plan: &SweepPlan,
@@ -120,29 +125,31 @@ pub fn run_sweep(
     let first = file.scenario(0);
     file.set_variant(saved);
     let first = first?;
-    // Points by (load, tensor-parallel degree) index and servers.
+    // Points by (load, configuration) index and servers.
     let mut cache: BTreeMap<(usize, usize, u64), Point> = BTreeMap::new();
     let mut evaluate =
-        |file: &mut ScenarioFile, load: usize, tp: usize, servers: u64| -> Result<Point, Error> {
-            if let Some(point) = cache.get(&(load, tp, servers)) {
+        |file: &mut ScenarioFile, load: usize, c: usize, servers: u64| -> Result<Point, Error> {
+            if let Some(point) = cache.get(&(load, c, servers)) {
                 return Ok(point.clone());
             }
+            let configuration = &plan.configurations[c];
             let variant = Variant {
                 servers: Some(servers),
-                tensor_parallel: Some(plan.tensor_parallel[tp]),
+                tensor_parallel: Some(configuration.tensor_parallel),
+                gpu: plan.gpus[configuration.gpu].variant.clone(),
                 load: plan.loads[load],
                 ..Variant::default()
             };
             let point = study_point(file, variant, options)?;
-            cache.insert((load, tp, servers), point.clone());
+            cache.insert((load, c, servers), point.clone());
             Ok(point)
         };
 
     for load in 0..plan.loads.len() {
-        for tp in 0..plan.tensor_parallel.len() {
+        for (c, configuration) in plan.configurations.iter().enumerate() {
             for &servers in &plan.servers {
-                if servers % plan.servers_units[tp] == 0 {
-                    evaluate(file, load, tp, servers)?;
+                if servers % configuration.servers_unit == 0 {
+                    evaluate(file, load, c, servers)?;
                 }
             }
         }
@@ -151,21 +158,22 @@ pub fn run_sweep(
     if let Some(max_servers) = plan.search_max_servers {
         for load in 0..plan.loads.len() {
             let first_of_load = answers.len();
-            for tp in 0..plan.tensor_parallel.len() {
-                let unit = plan.servers_units[tp];
+            for (c, configuration) in plan.configurations.iter().enumerate() {
+                let unit = configuration.servers_unit;
                 let mut tried = Vec::new();
                 let found = smallest_passing(unit, max_servers, |servers| {
                     tried.push(servers);
-                    Ok(evaluate(file, load, tp, servers)?.slo_attainment() >= plan.slo_share)
+                    Ok(evaluate(file, load, c, servers)?.slo_attainment() >= plan.slo_share)
                 })?;
-                let chosen = found.map(|s| evaluate(file, load, tp, s)).transpose()?;
+                let chosen = found.map(|s| evaluate(file, load, c, s)).transpose()?;
                 let next_smaller = match found {
-                    Some(s) if s > unit => Some(evaluate(file, load, tp, s - unit)?),
+                    Some(s) if s > unit => Some(evaluate(file, load, c, s - unit)?),
                     _ => None,
                 };
                 answers.push(Answer {
                     load: plan.loads[load],
-                    tensor_parallel: plan.tensor_parallel[tp],
+                    gpu: plan.gpus[configuration.gpu].id.clone(),
+                    tensor_parallel: configuration.tensor_parallel,
                     servers_unit: unit,
                     cheapest: false,
                     chosen,
@@ -174,7 +182,8 @@ pub fn run_sweep(
                     tried,
                 });
             }
-            // The cheapest configuration at this load; ties go to the smaller degree.
+            // The cheapest configuration at this load; ties go to the earlier one (the GPU
+            // listed first, then the smaller degree).
             let cheapest = answers[first_of_load..]
                 .iter()
                 .enumerate()
@@ -204,9 +213,10 @@ pub fn study_point(
     options: &Options,
 ) -> Result<Point, Error> {
     let servers = variant.servers.expect("a point names its servers");
+    let load = variant.load;
     file.set_variant(variant);
     let study = run_study(file, options)?;
-    Ok(point_of(file, &study, servers, variant.load)?)
+    Ok(point_of(file, &study, servers, load)?)
 }
 
 /// The fewest servers a fleet of `scenario`'s servers and pipeline depth, at tensor-parallel
@@ -267,6 +277,7 @@ fn point_of(
         .unwrap_or((f64::NAN, String::new()));
     Ok(Point {
         servers,
+        gpu: study.first_scenario.replica.gpu.id.clone(),
         tensor_parallel: study.first_scenario.replica.parallelism.tensor,
         load,
         gpus: study.first_scenario.fleet.gpus(),

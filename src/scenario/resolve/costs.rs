@@ -6,8 +6,59 @@ use crate::check;
 use crate::cost::prices::DEFAULTS;
 use crate::cost::{Hardware, Prices};
 use crate::error::InputError;
+use crate::scenario::GpuVariant;
 use crate::scenario::spec::{CostsSpec, HardwareCostSpec, RentedSpec};
 use crate::uncertain::{Drawer, Value};
+
+/// A GPU in place of the scenario's `hardware.gpu`, as its prices see it.
+pub(super) struct SweptGpu<'a> {
+    /// The GPU and the prices written for it.
+    pub variant: &'a GpuVariant,
+    /// Its display name.
+    pub name: &'a str,
+    /// Whether it is the scenario's own GPU, whose prices `costs.hardware` gives.
+    pub own: bool,
+    /// The id of the scenario's own GPU.
+    pub scenario_gpu: &'a str,
+}
+
+/// A price that depends on the GPU, `key` of `parent` (`costs.hardware.owned` or `.rented`):
+/// the one written for the swept GPU, else the scenario's (`own`), which is the price of the
+/// scenario's own GPU and so applies to no other.
+fn gpu_price(
+    d: &mut Drawer,
+    swept: Option<&SweptGpu>,
+    parent: &str,
+    key: &str,
+    own: Option<&Value<f64>>,
+) -> Result<Option<f64>, InputError> {
+    let field = format!("{parent}.{key}");
+    let written = swept.and_then(|s| {
+        let price = s.variant.spec.price(key)?;
+        Some((format!("{}.{key}", s.variant.field), price))
+    });
+    match (written, swept.filter(|s| !s.own)) {
+        (Some((field, price)), _) => draw_price(d, &field, price).map(Some),
+        (None, Some(other)) if own.is_some() => Err(InputError::field(
+            &other.variant.field,
+            format!(
+                "{} needs its own {key}: {field} is the price for {}, the scenario's GPU; write \
+                 {{gpu: {}, {key}: …}} in sweep.gpus",
+                other.name, other.scenario_gpu, other.variant.spec.gpu
+            ),
+        )),
+        (None, _) => own.map(|price| draw_price(d, &field, price)).transpose(),
+    }
+}
+
+/// An error if the swept GPU's entry gives a price of the other kind of hardware.
+fn other_kind(swept: Option<&SweptGpu>, keys: &[&str], why: &str) -> Result<(), InputError> {
+    let Some(s) = swept else { return Ok(()) };
+    match keys.iter().find(|key| s.variant.spec.price(key).is_some()) {
+        Some(key) => Err(InputError::field(format!("{}.{key}", s.variant.field), why)),
+        None => Ok(()),
+    }
+}
 
 /// A price: a finite number of dollars, zero or more.
 fn price(field: &str, value: f64) -> Result<(), InputError> {
@@ -46,10 +97,16 @@ fn flat_or_hourly(
     }
 }
 
-/// All prices; `gpu` supplies the default rental price.
-pub(super) fn prices(spec: &CostsSpec, gpu: &Gpu, d: &mut Drawer) -> Result<Prices, InputError> {
+/// All prices; `gpu` supplies the default rental price, and `swept`, when the GPU is a
+/// variant's, the prices written for it.
+pub(super) fn prices(
+    spec: &CostsSpec,
+    gpu: &Gpu,
+    swept: Option<&SweptGpu>,
+    d: &mut Drawer,
+) -> Result<Prices, InputError> {
     let hardware = match &spec.hardware {
-        None => rented(&RentedSpec::default(), gpu, d)?,
+        None => rented(&RentedSpec::default(), gpu, swept, d)?,
         Some(HardwareCostSpec {
             owned: Some(owned),
             rented: None,
@@ -64,8 +121,15 @@ pub(super) fn prices(spec: &CostsSpec, gpu: &Gpu, d: &mut Drawer) -> Result<Pric
             let maintenance_field = format!("{field}.maintenance_rate");
             let maintenance = d.value(&maintenance_field, &owned.maintenance_rate);
             check::non_negative(&maintenance_field, maintenance)?;
+            other_kind(
+                swept,
+                &["gpu_hour", "reserved_gpu_hour"],
+                "a rental price, but the scenario owns its servers (costs.hardware.owned)",
+            )?;
+            let server_usd = gpu_price(d, swept, field, "server_price", Some(&owned.server_price))?
+                .expect("the scenario gives a server price");
             Hardware::Owned {
-                server_usd: draw_price(d, &format!("{field}.server_price"), &owned.server_price)?,
+                server_usd,
                 amortization_years: years,
                 financing_rate: financing,
                 maintenance_rate: maintenance,
@@ -74,7 +138,7 @@ pub(super) fn prices(spec: &CostsSpec, gpu: &Gpu, d: &mut Drawer) -> Result<Pric
         Some(HardwareCostSpec {
             owned: None,
             rented: Some(spec),
-        }) => rented(spec, gpu, d)?,
+        }) => rented(spec, gpu, swept, d)?,
         Some(_) => {
             return Err(InputError::field(
                 "costs.hardware",
@@ -126,31 +190,54 @@ pub(super) fn prices(spec: &CostsSpec, gpu: &Gpu, d: &mut Drawer) -> Result<Pric
     })
 }
 
-/// A rented fleet, at the catalog price of `gpu` unless the scenario gives one.
-fn rented(spec: &RentedSpec, gpu: &Gpu, d: &mut Drawer) -> Result<Hardware, InputError> {
+/// A rented fleet, at the catalog price of `gpu` unless the scenario (or `swept`) gives one.
+fn rented(
+    spec: &RentedSpec,
+    gpu: &Gpu,
+    swept: Option<&SweptGpu>,
+    d: &mut Drawer,
+) -> Result<Hardware, InputError> {
     let field = "costs.hardware.rented";
-    let on_demand = match (&spec.gpu_hour, gpu.rent_per_hour) {
-        (Some(given), _) => draw_price(d, &format!("{field}.gpu_hour"), given)?,
+    other_kind(
+        swept,
+        &["server_price"],
+        "an owned server's price, but the scenario rents its GPUs",
+    )?;
+    let given = gpu_price(d, swept, field, "gpu_hour", spec.gpu_hour.as_ref())?;
+    let reserved = gpu_price(
+        d,
+        swept,
+        field,
+        "reserved_gpu_hour",
+        spec.reserved_gpu_hour.as_ref(),
+    )?;
+    let on_demand = match (given, gpu.rent_per_hour) {
+        (Some(given), _) => given,
         (None, Some(catalog)) => catalog,
         (None, None) => {
-            return Err(InputError::field(
-                "costs.hardware",
-                format!(
-                    "the catalog has no rental price for {}; give costs.hardware.rented.gpu_hour \
-                     or costs.hardware.owned",
-                    gpu.name
+            let (field, give) = match swept.filter(|s| !s.own) {
+                Some(s) => (
+                    s.variant.field.clone(),
+                    format!(
+                        "write {{gpu: {}, gpu_hour: …}} in sweep.gpus",
+                        s.variant.spec.gpu
+                    ),
                 ),
+                None => (
+                    "costs.hardware".to_string(),
+                    "give costs.hardware.rented.gpu_hour or costs.hardware.owned".to_string(),
+                ),
+            };
+            return Err(InputError::field(
+                field,
+                format!("the catalog has no rental price for {}; {give}", gpu.name),
             ));
         }
-    };
-    let reserved = match &spec.reserved_gpu_hour {
-        Some(price) => draw_price(d, &format!("{field}.reserved_gpu_hour"), price)?,
-        None => on_demand,
     };
     let share_field = format!("{field}.reserved_share");
     let share = match &spec.reserved_share {
         Some(share) => d.value(&share_field, share),
-        None if spec.reserved_gpu_hour.is_some() => 1.0,
+        None if reserved.is_some() => 1.0,
         None => 0.0,
     };
     if !(0.0..=1.0).contains(&share) {
@@ -162,7 +249,7 @@ fn rented(spec: &RentedSpec, gpu: &Gpu, d: &mut Drawer) -> Result<Hardware, Inpu
     Ok(Hardware::Rented {
         includes_facility: spec.includes_facility.unwrap_or(true),
         on_demand_usd: on_demand,
-        reserved_usd: reserved,
+        reserved_usd: reserved.unwrap_or(on_demand),
         reserved_share: share,
     })
 }

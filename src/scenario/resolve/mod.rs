@@ -3,8 +3,8 @@
 //! field path, the value and what was expected.
 
 use super::spec::{CatalogRef, ScenarioSpec};
-use super::{Scenario, Variant};
-use crate::catalog::Catalog;
+use super::{GpuVariant, Scenario, Variant};
+use crate::catalog::{Catalog, Gpu};
 use crate::check;
 use crate::error::InputError;
 use crate::facility::GpuPowerModel;
@@ -103,13 +103,7 @@ fn resolve_drawn(
             .map_err(|e| e.under("model"))?,
         CatalogRef::Inline(inline) => inline.resolve("model", d)?,
     };
-    let gpu = match &spec.hardware.gpu {
-        CatalogRef::Id(id) => Catalog::builtin()
-            .gpu(id)
-            .cloned()
-            .map_err(|e| e.under("hardware.gpu"))?,
-        CatalogRef::Inline(inline) => inline.resolve("hardware.gpu", d)?,
-    };
+    let gpu = resolve_gpu(spec, variant.gpu.as_ref(), d)?;
 
     let mut workload = workload::resolve_workload(&spec.workload, d)?;
     if variant.load != 1.0 {
@@ -234,7 +228,13 @@ fn resolve_drawn(
     let facility = datacenter::facility(&spec.facility, server, d)?;
     let edge = datacenter::edge(&spec.network.edge, d)?;
     let failures = datacenter::failures(&spec.failures, d)?;
-    let prices = costs::prices(&spec.costs, &gpu, d)?;
+    let swept = variant.gpu.as_ref().map(|v| costs::SweptGpu {
+        variant: v,
+        name: &gpu.name,
+        own: gpu.id.eq_ignore_ascii_case(scenario_gpu_id(spec)),
+        scenario_gpu: scenario_gpu_id(spec),
+    });
+    let prices = costs::prices(&spec.costs, &gpu, swept.as_ref(), d)?;
     let mut slo = Slo::default();
     for (metric, percentile, target) in spec.slo.targets() {
         if let Some(target) = target {
@@ -261,7 +261,7 @@ fn resolve_drawn(
         overheads,
     };
     let memory = plan_memory(&replica, memory_utilization, reserve, block_tokens.into())
-        .map_err(|e| InputError::field("fleet", e.to_string()))?;
+        .map_err(|e| InputError::does_not_fit("fleet", e.to_string()))?;
 
     Ok(Scenario {
         name: spec
@@ -295,6 +295,37 @@ fn resolve_drawn(
         prices,
         slo,
     })
+}
+
+/// The GPU of `spec`, or `variant`'s in its place: a catalog id, or the id of the inline
+/// `hardware.gpu` (which then applies as written).
+pub(super) fn resolve_gpu(
+    spec: &ScenarioSpec,
+    variant: Option<&GpuVariant>,
+    d: &mut Drawer,
+) -> Result<Gpu, InputError> {
+    let from_catalog = |id: &str, field: &str| {
+        Catalog::builtin()
+            .gpu(id)
+            .cloned()
+            .map_err(|e| e.under(field))
+    };
+    match (&spec.hardware.gpu, variant) {
+        (CatalogRef::Inline(inline), Some(v)) if !inline.id().eq_ignore_ascii_case(&v.spec.gpu) => {
+            from_catalog(&v.spec.gpu, &v.field)
+        }
+        (CatalogRef::Inline(inline), _) => inline.resolve("hardware.gpu", d),
+        (CatalogRef::Id(_), Some(v)) => from_catalog(&v.spec.gpu, &v.field),
+        (CatalogRef::Id(id), None) => from_catalog(id, "hardware.gpu"),
+    }
+}
+
+/// The id of the scenario's own `hardware.gpu`, as written.
+fn scenario_gpu_id(spec: &ScenarioSpec) -> &str {
+    match &spec.hardware.gpu {
+        CatalogRef::Id(id) => id,
+        CatalogRef::Inline(inline) => inline.id(),
+    }
 }
 
 /// Exactly 24 values, one per hour from midnight, each passing `check` (which is given the
@@ -543,6 +574,69 @@ fleet: {servers: 1}
                 think: 0.0
             },
             "at least one client"
+        );
+    }
+
+    #[test]
+    fn a_variant_gpu_takes_the_place_of_the_scenarios_with_its_own_prices() {
+        use crate::cost::Hardware;
+        use crate::scenario::spec::SweepGpuSpec;
+        use crate::scenario::{GpuVariant, ScenarioFile, Value, Variant};
+        let on_demand = |s: &crate::scenario::Scenario| match s.prices.hardware {
+            Hardware::Rented { on_demand_usd, .. } => on_demand_usd,
+            Hardware::Owned { server_usd, .. } => server_usd,
+        };
+        let swept = |spec: SweepGpuSpec| Variant {
+            gpu: Some(GpuVariant {
+                spec,
+                field: "sweep.gpus[0]".into(),
+            }),
+            ..Variant::default()
+        };
+        let yaml = format!("{BASE}perf: {{memory_efficiency: {{uniform: [0.7, 0.9]}}}}\n");
+        let mut file = ScenarioFile::parse(&yaml, "t").unwrap();
+        let base = file.scenario(2).unwrap();
+        file.set_variant(swept(SweepGpuSpec::id("H200")));
+        let h200 = file.scenario(2).unwrap();
+        assert_eq!(h200.replica.gpu.id, "h200");
+        assert_eq!(h200.inputs, base.inputs, "the same draws");
+        assert_eq!(on_demand(&h200), 3.85, "the catalog's price");
+        file.set_variant(swept(SweepGpuSpec {
+            gpu_hour: Some(Value::Fixed(3.0)),
+            ..SweepGpuSpec::id("h200")
+        }));
+        assert_eq!(on_demand(&file.scenario(0).unwrap()), 3.0);
+
+        let owned = format!("{BASE}costs: {{hardware: {{owned: {{server_price: 300000}}}}}}\n");
+        let mut file = ScenarioFile::parse(&owned, "t").unwrap();
+        file.set_variant(swept(SweepGpuSpec::id("h100-sxm")));
+        assert_eq!(
+            on_demand(&file.scenario(0).unwrap()),
+            300000.0,
+            "the scenario's own GPU"
+        );
+        file.set_variant(swept(SweepGpuSpec::id("h200")));
+        let err = file.scenario(0).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("sweep.gpus[0]"));
+        assert!(
+            err.message.contains("H200 SXM needs its own server_price"),
+            "{err}"
+        );
+        file.set_variant(swept(SweepGpuSpec {
+            server_price: Some(Value::Fixed(380000.0)),
+            ..SweepGpuSpec::id("h200")
+        }));
+        assert_eq!(on_demand(&file.scenario(0).unwrap()), 380000.0);
+    }
+
+    #[test]
+    fn a_model_that_does_not_fit_says_so() {
+        let err = from_yaml(&BASE.replace("llama-3.1-8b", "llama-3.1-70b"), "t").unwrap_err();
+        assert!(err.does_not_fit, "{err}");
+        assert!(
+            !from_yaml(&BASE.replace("servers: 1", "servers: 0"), "t")
+                .unwrap_err()
+                .does_not_fit
         );
     }
 
