@@ -3,7 +3,7 @@
 //! load and the servers on over the day.
 
 use super::charts::{DrawResult, bands, render_png, render_svg};
-use super::markdown::{count, figure, percent, section, usd};
+use super::markdown::{count, figure, percent, section, text_table, usd};
 use super::tables::{cell, write};
 use crate::autoscale::{COMPARED, Comparison, Row};
 use crate::fleet::autoscaler::ScaleTarget;
@@ -186,25 +186,25 @@ pub fn autoscale_markdown(c: &Comparison) -> String {
 /// The lines printed after a comparison.
 pub fn autoscale_text(c: &Comparison) -> String {
     let (fixed, autoscaled) = fleet_names(c);
-    let mut out = format!("{}: {} runs\n", c.name, c.fixed.runs);
-    let width = c
+    let header = [String::new(), fixed, autoscaled];
+    let rows: Vec<Vec<String>> = c
         .rows()
         .iter()
-        .map(|r| labelled(r).chars().count())
-        .max()
-        .unwrap_or(0);
-    let _ = writeln!(out, "  {:width$}  {fixed:>22}  {autoscaled:>26}", "");
-    for row in c.rows() {
-        let _ = writeln!(
-            out,
-            "  {:width$}  {:>22}  {:>26}",
-            labelled(&row),
-            figure(row.fixed.mean, row.unit),
-            figure(row.autoscaled.mean, row.unit)
-        );
-    }
-    out.push_str(&answer_text(c));
-    out
+        .map(|row| {
+            vec![
+                labelled(row),
+                figure(row.fixed.mean, row.unit),
+                figure(row.autoscaled.mean, row.unit),
+            ]
+        })
+        .collect();
+    format!(
+        "{}: {} runs\n{}{}",
+        c.name,
+        c.fixed.runs,
+        text_table(&header, &rows, "lrr"),
+        answer_text(c)
+    )
 }
 
 /// Top: requests arriving per second; bottom: servers on, both fleets.

@@ -2,7 +2,7 @@
 //! planned and how, the months, the orders, the warnings, the charts) and the lines printed
 //! after a plan.
 
-use super::markdown::{count, duration, percent, section, usd};
+use super::markdown::{count, duration, percent, section, text_table, usd};
 use super::tables::{cell, write};
 use crate::grow::{GrowthResult, MonthResult, Ownership};
 use crate::scenario::Value;
@@ -401,28 +401,8 @@ pub fn grow_text(result: &GrowthResult) -> String {
         .collect(),
     );
     let rows: Vec<Vec<String>> = result.months.iter().map(|m| keep(month_row(m))).collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            std::iter::once(&header)
-                .chain(&rows)
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (cell, w))| match i {
-                0 => format!("{cell:<w$}"),
-                _ if i + 1 == row.len() => cell.clone(),
-                _ => format!("{cell:>w$}"),
-            })
-            .collect();
-        let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
-    }
+    let align = format!("l{}-", "r".repeat(header.len() - 2));
+    out.push_str(&text_table(&header, &rows, &align));
     let short: Vec<String> = result
         .months
         .iter()

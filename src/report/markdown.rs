@@ -44,6 +44,36 @@ pub(crate) fn count(n: u64) -> String {
     out
 }
 
+/// A table for the terminal: each line indented two spaces, cells padded to their column's
+/// widest and two spaces apart; `align` has one letter per column: `l` or `r`, or `-` for a
+/// last column left as it is.
+pub(crate) fn text_table(header: &[String], rows: &[Vec<String>], align: &str) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            std::iter::once(header)
+                .chain(rows.iter().map(Vec::as_slice))
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .zip(align.chars())
+            .map(|((cell, w), a)| match a {
+                'l' => format!("{cell:<w$}"),
+                'r' => format!("{cell:>w$}"),
+                _ => cell.clone(),
+            })
+            .collect();
+        let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
+    }
+    out
+}
+
 /// Appends `## heading` and a table; `align` has one letter per column, `l` or `r`.
 pub(crate) fn section(
     out: &mut String,

@@ -106,19 +106,15 @@ pub fn write_sweep(dir: &Path, result: &SweepResult) -> Result<(), Error> {
             )
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let charts: Vec<(&str, &str)> = sweep_charts::SweepChart::ALL
-        .iter()
-        .map(|c| (c.stem(), c.title()))
-        .collect();
+    let charts: Vec<(&str, &str)> = figures.iter().map(|f| (f.stem, f.title)).collect();
     let markdown = sweep::sweep_markdown(result, &charts);
-    out.write("sweep.md", markdown.as_bytes())?;
-    let title = format!("fleetsim sweep: {}", result.name);
-    out.write(
-        "report.html",
-        html::report_html(&title, &markdown, &figures).as_bytes(),
-    )?;
-    out.commit()?;
-    Ok(())
+    finish(
+        out,
+        "sweep.md",
+        &format!("fleetsim sweep: {}", result.name),
+        &markdown,
+        &figures,
+    )
 }
 
 /// Writes an autoscaling comparison into `dir`, replacing it whole: `autoscale.csv`,
@@ -135,14 +131,8 @@ pub fn write_autoscale(dir: &Path, c: &Comparison) -> Result<(), Error> {
         |path| autoscale::png(c, path),
     )?;
     let markdown = autoscale::autoscale_markdown(c);
-    out.write("autoscale.md", markdown.as_bytes())?;
     let title = format!("fleetsim autoscale: {}", c.name);
-    out.write(
-        "report.html",
-        html::report_html(&title, &markdown, &[figure]).as_bytes(),
-    )?;
-    out.commit()?;
-    Ok(())
+    finish(out, "autoscale.md", &title, &markdown, &[figure])
 }
 
 /// Writes a growth plan into `dir`, replacing it whole: `grow.csv`, `grow.md`, `charts/`
@@ -163,19 +153,15 @@ pub fn write_growth(dir: &Path, result: &GrowthResult) -> Result<(), Error> {
             )
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let charts: Vec<(&str, &str)> = grow_charts::GrowChart::ALL
-        .iter()
-        .map(|c| (c.stem(), c.title()))
-        .collect();
+    let charts: Vec<(&str, &str)> = figures.iter().map(|f| (f.stem, f.title)).collect();
     let markdown = grow::grow_markdown(result, &charts);
-    out.write("grow.md", markdown.as_bytes())?;
-    let title = format!("fleetsim grow: {}", result.name);
-    out.write(
-        "report.html",
-        html::report_html(&title, &markdown, &figures).as_bytes(),
-    )?;
-    out.commit()?;
-    Ok(())
+    finish(
+        out,
+        "grow.md",
+        &format!("fleetsim grow: {}", result.name),
+        &markdown,
+        &figures,
+    )
 }
 
 /// Writes a validation into `dir`, replacing it whole: `validation.md`, `validation.csv` and
@@ -194,6 +180,24 @@ pub fn write_validation(dir: &Path, title: &str, v: &Validation) -> Result<(), E
         ("validation", validation_chart::TITLE),
         || validation_chart::svg(v),
         |path| validation_chart::png(v, path),
+    )?;
+    out.commit()?;
+    Ok(())
+}
+
+/// Writes the Markdown report as `name` and `report.html` (the same report with `figures`
+/// inline, titled `title`), then puts the folder in place.
+fn finish(
+    out: OutputDir,
+    name: &str,
+    title: &str,
+    markdown: &str,
+    figures: &[html::Figure],
+) -> Result<(), Error> {
+    out.write(name, markdown.as_bytes())?;
+    out.write(
+        "report.html",
+        html::report_html(title, markdown, figures).as_bytes(),
     )?;
     out.commit()?;
     Ok(())

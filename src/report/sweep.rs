@@ -1,7 +1,7 @@
 //! A sweep's tables and text: `sweep.csv` (one row per point), `sweep.md` (the capacity
 //! answer, the points per load, the charts) and the lines printed after a sweep.
 
-use super::markdown::{count, duration, percent, section, usd};
+use super::markdown::{count, duration, percent, section, text_table, usd};
 use super::tables::{cell, write};
 use crate::sweep::{Answer, Point, SweepResult};
 use std::fmt::Write;
@@ -348,27 +348,11 @@ pub fn sweep_text(sweep: &SweepResult) -> String {
     // The printed table leaves out the interval (in sweep.md) and GPU busy.
     let (header, rows) = points_table(sweep, true);
     let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            std::iter::once(&header)
-                .chain(&rows)
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
+    let align: String = header
+        .iter()
+        .map(|h| if h == "GPU" { 'l' } else { 'r' })
         .collect();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .zip(&header)
-            .map(|((cell, w), heading)| match heading.as_str() {
-                "GPU" => format!("{cell:<w$}"),
-                _ => format!("{cell:>w$}"),
-            })
-            .collect();
-        let _ = writeln!(out, "  {}", cells.join("  "));
-    }
+    out.push_str(&text_table(&header, &rows, &align));
     let left_out = left_out(sweep);
     if !left_out.is_empty() {
         out.push_str("left out, as the model does not fit the GPUs' memory:\n");
