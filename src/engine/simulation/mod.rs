@@ -5,12 +5,14 @@
 //! Arrivals are drawn one at a time (only the next one is ever on the queue), so memory holds
 //! the requests in flight and nothing else that grows with the day.
 
+mod scaling;
+
+use scaling::Scaler;
+
 use super::queue::EventQueue;
 use super::rng::{Stream, Streams};
 use super::time::SimTime;
-use crate::fleet::{
-    Change, EdgeLink, Failures, Gauge, Part, Pool, ReplicaLoad, Router, ScaleTarget,
-};
+use crate::fleet::{EdgeLink, Failures, Part, ReplicaLoad, Router};
 use crate::perf_model::PerfModel;
 use crate::scenario::Scenario;
 use crate::serve::{Attempt, KvCache, Replica};
@@ -71,15 +73,6 @@ impl Slot {
     }
 }
 
-/// The autoscaler's state within a run.
-struct Scaler {
-    pool: Pool,
-    /// Requests (or KV blocks) held by all replicas.
-    load: Gauge,
-    /// Requests (or KV blocks) the routable replicas would hold at the target.
-    capacity: Gauge,
-}
-
 /// The state of one run.
 struct Simulation<'a> {
     scenario: &'a Scenario,
@@ -123,11 +116,7 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
             .failures
             .map(|model| Failures::new(model, scenario.fleet)),
         failure_rng: streams.rng(Stream::Failures),
-        scaler: scenario.autoscaling.map(|config| Scaler {
-            pool: Pool::new(config),
-            load: Gauge::default(),
-            capacity: Gauge::default(),
-        }),
+        scaler: scenario.autoscaling.map(Scaler::new),
         queue: EventQueue::new(),
         source: RequestSource::new(&scenario.workload, &streams),
         recorder: Recorder::new(scenario.horizon.0, scenario.timeseries_interval.0),
@@ -165,7 +154,7 @@ impl Simulation<'_> {
                 Event::Autoscale => self.autoscale(now),
                 Event::Booted { unit, boot } => {
                     let scaler = self.scaler.as_mut().expect("autoscaling is on");
-                    if scaler.pool.boot_ended(unit as usize, boot) {
+                    if scaler.boot_ended(unit as usize, boot) {
                         self.serve_unit(now, unit as usize, true);
                     }
                 }
@@ -374,148 +363,8 @@ impl Simulation<'_> {
                 (after.0 - before.0, after.1 - before.1, after.2 - before.2);
             self.recorder.change_levels(now, waiting, running, kv);
             if let Some(scaler) = &mut self.scaler {
-                let delta = match scaler.pool.config().target {
-                    ScaleTarget::RequestsPerReplica(_) => waiting + running,
-                    ScaleTarget::KvCache(_) => kv,
-                };
-                scaler.load.change(now.secs(), delta as f64);
+                scaler.levels_changed(now, waiting + running, kv);
             }
-        }
-    }
-
-    /// The routable replicas change by `replicas`: the load the autoscaler steers to
-    /// follows.
-    fn change_capacity(&mut self, now: SimTime, replicas: f64) {
-        if let Some(scaler) = &mut self.scaler {
-            let per_replica = match scaler.pool.config().target {
-                ScaleTarget::RequestsPerReplica(requests) => requests,
-                ScaleTarget::KvCache(share) => share * self.scenario.kv_blocks_per_replica as f64,
-            };
-            scaler.capacity.change(now.secs(), replicas * per_replica);
-        }
-    }
-
-    /// Switches on the fleet at midnight: all of it, or the autoscaler's first servers, and
-    /// schedules the autoscaler's first decision.
-    fn switch_on_first_servers(&mut self) {
-        let Some(scaler) = &self.scaler else {
-            self.recorder
-                .change_servers_on(SimTime::ZERO, self.scenario.fleet.servers as i64);
-            return;
-        };
-        let config = *scaler.pool.config();
-        for index in 0..self.slots.len() {
-            self.slots[index].serving = false;
-        }
-        self.healthy = 0;
-        for unit in 0..(config.initial_servers / config.unit) as usize {
-            self.serve_unit(SimTime::ZERO, unit, true);
-        }
-        self.recorder
-            .change_servers_on(SimTime::ZERO, config.initial_servers as i64);
-        self.schedule_autoscale(SimTime::ZERO);
-    }
-
-    fn schedule_autoscale(&mut self, now: SimTime) {
-        let scaler = self.scaler.as_ref().expect("autoscaling is on");
-        let at = now + scaler.pool.config().interval;
-        if at < self.horizon {
-            self.queue.push(at, Event::Autoscale);
-        }
-    }
-
-    /// The autoscaler compares the load of the interval just ended with its target and moves
-    /// the fleet.
-    fn autoscale(&mut self, now: SimTime) {
-        self.schedule_autoscale(now);
-        let scaler = self.scaler.as_mut().expect("autoscaling is on");
-        let load = scaler.load.take(now.secs());
-        let capacity = scaler.capacity.take(now.secs());
-        if capacity <= 0.0 {
-            return;
-        }
-        let config = *scaler.pool.config();
-        let recommended = config.recommend(scaler.pool.serving_servers(), load / capacity);
-        let unit_servers = config.unit as i64;
-        for change in scaler.pool.decide(now.secs(), recommended) {
-            match change {
-                Change::Boot { unit, boot } => {
-                    self.recorder.change_servers_on(now, unit_servers);
-                    let ready = now + config.provisioning_delay;
-                    if ready <= now {
-                        let pool = &mut self.scaler.as_mut().expect("on").pool;
-                        pool.boot_ended(unit, boot);
-                        self.serve_unit(now, unit, true);
-                    } else {
-                        let unit = unit as u32;
-                        self.queue.push(ready, Event::Booted { unit, boot });
-                    }
-                }
-                Change::Serve(unit) => self.serve_unit(now, unit, true),
-                Change::Drain(unit) => {
-                    self.serve_unit(now, unit, false);
-                    self.release_if_drained(now, self.first_replica(unit));
-                }
-                Change::Cancel(_) => self.recorder.change_servers_on(now, -unit_servers),
-            }
-        }
-    }
-
-    /// The replicas of autoscaling unit `unit`.
-    fn replicas_of_unit(&self, unit: usize) -> std::ops::Range<usize> {
-        let servers = self
-            .scaler
-            .as_ref()
-            .expect("autoscaling is on")
-            .pool
-            .config()
-            .unit;
-        let range = self
-            .scenario
-            .fleet
-            .replicas_of_servers(unit as u64 * servers, servers);
-        range.start as usize..range.end as usize
-    }
-
-    fn first_replica(&self, unit: usize) -> usize {
-        self.replicas_of_unit(unit).start
-    }
-
-    /// The replicas of `unit` start (`serving`) or stop taking requests.
-    fn serve_unit(&mut self, now: SimTime, unit: usize, serving: bool) {
-        for index in self.replicas_of_unit(unit) {
-            let slot = &mut self.slots[index];
-            debug_assert_ne!(slot.serving, serving);
-            slot.serving = serving;
-            if slot.down == 0 {
-                let sign = if serving { 1.0 } else { -1.0 };
-                if serving {
-                    self.healthy += 1;
-                } else {
-                    self.healthy -= 1;
-                }
-                self.change_capacity(now, sign);
-            }
-        }
-    }
-
-    /// Releases the unit of replica `index` if it is draining and every replica of it is
-    /// empty and idle.
-    fn release_if_drained(&mut self, now: SimTime, index: usize) {
-        let Some(scaler) = &self.scaler else { return };
-        let config = *scaler.pool.config();
-        let server = self.scenario.fleet.server_of_replica(index as u64);
-        let unit = (server / config.unit) as usize;
-        if scaler.pool.state(unit) != crate::fleet::autoscaler::UnitState::Draining {
-            return;
-        }
-        let empty = self.replicas_of_unit(unit).all(|i| {
-            let replica = &self.slots[i].replica;
-            replica.outstanding() == 0 && !replica.is_busy()
-        });
-        if empty {
-            self.scaler.as_mut().expect("on").pool.drained(unit);
-            self.recorder.change_servers_on(now, -(config.unit as i64));
         }
     }
 
