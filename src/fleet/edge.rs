@@ -1,9 +1,14 @@
 //! The user-facing edge link: requests come in over it, streamed tokens go out over it.
 //!
-//! Each direction is a first-in-first-out link of fixed bandwidth plus a one-way latency:
-//! a message of `b` bytes offered at `t` leaves at `max(t, free) + b/bandwidth` and arrives
-//! `latency` later. When the offered load exceeds the bandwidth, the queue (and so the
-//! delay) grows, as on a saturated uplink. Egress bytes are what the provider bills.
+//! A stream is a first-in-first-out link of fixed bandwidth plus a one-way latency: a message
+//! of `b` bytes offered at `t` leaves at `max(t, free) + b/bandwidth` and arrives `latency`
+//! later. When the offered load exceeds the bandwidth, the queue (and so the delay) grows, as
+//! on a saturated uplink. Requests come in as one stream, in the order users send them. Each
+//! replica's tokens go out as a stream of their own: responses of different replicas do not
+//! queue behind one another, so that a replica's timing depends on its own steps only (what
+//! simulating replicas apart, or many steps as one event, needs); a replica whose stream
+//! alone exceeds the bandwidth still queues. The egress busy share adds up every stream, so
+//! above 1 it says the link is oversubscribed. Egress bytes are what the provider bills.
 
 use crate::units::{Bytes, BytesPerSec, Seconds};
 
@@ -71,24 +76,31 @@ impl Direction {
     }
 }
 
-/// The edge link's two directions.
+/// The edge link: one stream in, one stream out per replica.
 #[derive(Clone, Debug)]
 pub struct EdgeLink {
     config: EdgeConfig,
     /// Requests, users to router.
     pub ingress: Direction,
-    /// Responses, replicas to users.
-    pub egress: Direction,
+    /// Responses, each replica's to its users.
+    egress: Vec<Direction>,
 }
 
 impl EdgeLink {
-    /// An idle link.
-    pub fn new(config: EdgeConfig) -> EdgeLink {
+    /// An idle link in front of `replicas` replicas.
+    pub fn new(config: EdgeConfig, replicas: usize) -> EdgeLink {
         EdgeLink {
             config,
             ingress: Direction::default(),
-            egress: Direction::default(),
+            egress: vec![Direction::default(); replicas],
         }
+    }
+
+    /// Bytes carried out and seconds spent sending them, all replicas' streams together.
+    pub fn egress_totals(&self) -> (Bytes, Seconds) {
+        let bytes = self.egress.iter().map(|d| d.bytes).sum();
+        let busy = self.egress.iter().map(|d| d.busy_s).sum();
+        (Bytes(bytes), Seconds(busy))
     }
 
     /// When a request of `prompt_tokens` arriving at `now_s` reaches the router.
@@ -98,11 +110,12 @@ impl EdgeLink {
         self.ingress.send(now_s, bytes, c.bandwidth, c.latency)
     }
 
-    /// When `tokens` tokens emitted together at `now_s` reach their users.
-    pub fn response(&mut self, now_s: f64, tokens: u64) -> f64 {
+    /// When `tokens` tokens that replica `replica` emitted together at `now_s` reach their
+    /// users.
+    pub fn response(&mut self, replica: usize, now_s: f64, tokens: u64) -> f64 {
         let c = &self.config;
         let bytes = c.response_bytes_per_token * tokens as f64;
-        self.egress.send(now_s, bytes, c.bandwidth, c.latency)
+        self.egress[replica].send(now_s, bytes, c.bandwidth, c.latency)
     }
 }
 
@@ -111,13 +124,16 @@ mod tests {
     use super::*;
 
     fn link() -> EdgeLink {
-        EdgeLink::new(EdgeConfig {
-            bandwidth: BytesPerSec(1000.0),
-            latency: Seconds(0.5),
-            request_bytes_per_token: 4.0,
-            request_overhead_bytes: 100.0,
-            response_bytes_per_token: 200.0,
-        })
+        EdgeLink::new(
+            EdgeConfig {
+                bandwidth: BytesPerSec(1000.0),
+                latency: Seconds(0.5),
+                request_bytes_per_token: 4.0,
+                request_overhead_bytes: 100.0,
+                response_bytes_per_token: 200.0,
+            },
+            2,
+        )
     }
 
     #[test]
@@ -129,13 +145,24 @@ mod tests {
     }
 
     #[test]
-    fn a_saturated_link_queues() {
+    fn a_saturated_stream_queues() {
         let mut edge = link();
-        // Two 5-token bursts (1000 B each) offered at once leave one after the other.
-        assert_eq!(edge.response(0.0, 5), 1.5);
-        assert_eq!(edge.response(0.0, 5), 2.5);
+        // Two 5-token bursts (1000 B each) of one replica offered at once leave one after
+        // the other.
+        assert_eq!(edge.response(0, 0.0, 5), 1.5);
+        assert_eq!(edge.response(0, 0.0, 5), 2.5);
         // Later traffic finds the link free again.
-        assert_eq!(edge.response(10.0, 5), 11.5);
-        assert_eq!(edge.egress.busy(), Seconds(3.0));
+        assert_eq!(edge.response(0, 10.0, 5), 11.5);
+        assert_eq!(edge.egress_totals(), (Bytes(3000.0), Seconds(3.0)));
+    }
+
+    #[test]
+    fn replicas_stream_apart() {
+        let mut edge = link();
+        // Another replica's burst at the same moment does not wait for the first's.
+        assert_eq!(edge.response(0, 0.0, 5), 1.5);
+        assert_eq!(edge.response(1, 0.0, 5), 1.5);
+        // Both count toward the link's load: 2 s of sending in total.
+        assert_eq!(edge.egress_totals(), (Bytes(2000.0), Seconds(2.0)));
     }
 }

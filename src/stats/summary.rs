@@ -124,7 +124,8 @@ pub struct Network {
     pub edge_egress_gb: f64,
     /// Share of the horizon the edge spent transmitting requests.
     pub edge_ingress_busy: f64,
-    /// Share of the horizon the edge spent transmitting responses.
+    /// Time the replicas' response streams spent transmitting, added up, ÷ the horizon: the
+    /// egress link's offered load (above 1 when oversubscribed).
     pub edge_egress_busy: f64,
     /// Bytes tensor-parallel all-reduces carried over scale-up or scale-out links, GB.
     pub tensor_parallel_gb: f64,

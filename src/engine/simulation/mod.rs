@@ -111,7 +111,7 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
         healthy: replica_count,
         router: Router::new(scenario.router, replica_count),
         routing_rng: streams.rng(Stream::Routing),
-        edge: EdgeLink::new(scenario.edge),
+        edge: EdgeLink::new(scenario.edge, replica_count),
         failures: scenario
             .failures
             .map(|model| Failures::new(model, scenario.fleet)),
@@ -168,10 +168,11 @@ impl Simulation<'_> {
         for slot in self.slots.iter().filter(|s| s.down > 0) {
             self.recorder.outage(slot.down_since, self.horizon, gpus);
         }
-        let (ingress, egress) = (self.edge.ingress, self.edge.egress);
+        let ingress = self.edge.ingress;
+        let (egress_bytes, egress_busy) = self.edge.egress_totals();
         self.recorder.edge_traffic(
             (ingress.bytes().0, ingress.busy().0),
-            (egress.bytes().0, egress.busy().0),
+            (egress_bytes.0, egress_busy.0),
         );
     }
 
@@ -257,7 +258,7 @@ impl Simulation<'_> {
 
     fn step_done(&mut self, now: SimTime, index: usize, emits: u32) {
         let bytes = self.scenario.edge.response_bytes_per_token * f64::from(emits);
-        let seen = SimTime::from_secs(self.edge.response(now.secs(), emits.into())).max(now);
+        let seen = SimTime::from_secs(self.edge.response(index, now.secs(), emits.into())).max(now);
         let before = levels_of(&self.slots[index].replica);
         let finished = self.slots[index]
             .replica
