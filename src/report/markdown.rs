@@ -238,7 +238,7 @@ pub fn run_sections(doc: &RunDocument) -> String {
             "GPU busy",
             "FLOP utilisation",
             "memory bandwidth",
-            "KV cache mean / peak",
+            "KV cache mean / fullest replica",
             "waiting mean / max",
             "batch per replica",
         ],

@@ -1,5 +1,9 @@
 //! Everything a run measures, gathered as the simulation goes: counters, latency
 //! distributions, time-weighted levels and the per-interval series.
+//!
+//! Each replica's levels (requests waiting and running, KV blocks) are integrated over time
+//! on their own and added into the shared bins, so the record depends on each replica's
+//! changes coming in time order, not on the order in which different replicas report.
 
 use super::latency::LatencyStats;
 use super::summary::{Capacity, RunSummary, TimeSeriesRow};
@@ -9,7 +13,7 @@ use crate::serve::{Observer, PlannedStep, Rejection};
 use crate::units::{Seconds, Watts};
 use crate::workload::Request;
 
-/// Fleet-wide levels that change at events and are integrated over time.
+/// Levels that change at events and are integrated over time: a replica's, or the fleet's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Levels {
     /// Requests waiting in replica queues.
@@ -103,17 +107,19 @@ pub struct Recorder {
     pub(super) itl: LatencyStats,
     pub(super) e2e: LatencyStats,
     pub(super) counts: Counters,
+    /// The fleet's levels now.
     pub(super) levels: Levels,
-    levels_since_s: f64,
+    /// Each replica's levels, since when they hold, and its most KV blocks in use.
+    replicas: Vec<(Levels, f64, u64)>,
     servers_on: u64,
+    servers_on_since_s: f64,
     pub(super) peak_waiting: u64,
-    /// Most KV blocks in use per server on, at any moment.
-    pub(super) peak_kv_per_server: f64,
 }
 
 impl Recorder {
-    /// An empty record for a run of `horizon_s` seconds with series bins of `interval_s`.
-    pub fn new(horizon_s: f64, interval_s: f64) -> Recorder {
+    /// An empty record for a run of `horizon_s` seconds over `replicas` replicas, with series
+    /// bins of `interval_s`.
+    pub fn new(horizon_s: f64, interval_s: f64, replicas: usize) -> Recorder {
         Recorder {
             horizon_s,
             series: TimeSeries::new(interval_s, horizon_s),
@@ -123,10 +129,10 @@ impl Recorder {
             e2e: LatencyStats::default(),
             counts: Counters::default(),
             levels: Levels::default(),
-            levels_since_s: 0.0,
+            replicas: vec![(Levels::default(), 0.0, 0); replicas],
             servers_on: 0,
+            servers_on_since_s: 0.0,
             peak_waiting: 0,
-            peak_kv_per_server: 0.0,
         }
     }
 
@@ -227,51 +233,67 @@ impl Recorder {
         bin.egress_bytes += bytes;
     }
 
-    /// The fleet's levels change at `at` by the given amounts.
-    pub fn change_levels(&mut self, at: SimTime, waiting: i64, running: i64, kv_blocks: i64) {
-        self.integrate_levels(at.secs());
+    /// Replica `replica`'s levels change at `at` by the given amounts.
+    pub fn change_levels(
+        &mut self,
+        replica: usize,
+        at: SimTime,
+        waiting: i64,
+        running: i64,
+        kv_blocks: i64,
+    ) {
+        self.integrate_replica(replica, at.secs());
         let add = |level: u64, delta: i64| level.checked_add_signed(delta).expect("level ≥ 0");
-        self.levels.waiting = add(self.levels.waiting, waiting);
-        self.levels.running = add(self.levels.running, running);
-        self.levels.kv_blocks = add(self.levels.kv_blocks, kv_blocks);
-        self.peak_waiting = self.peak_waiting.max(self.levels.waiting);
-        self.note_kv_peak();
+        let (levels, _, peak_kv) = &mut self.replicas[replica];
+        levels.waiting = add(levels.waiting, waiting);
+        levels.running = add(levels.running, running);
+        levels.kv_blocks = add(levels.kv_blocks, kv_blocks);
+        *peak_kv = (*peak_kv).max(levels.kv_blocks);
+        let fleet = &mut self.levels;
+        fleet.waiting = add(fleet.waiting, waiting);
+        fleet.running = add(fleet.running, running);
+        fleet.kv_blocks = add(fleet.kv_blocks, kv_blocks);
+        self.peak_waiting = self.peak_waiting.max(fleet.waiting);
     }
 
     /// The servers on (billed and powered) change at `at` by `delta`.
     pub fn change_servers_on(&mut self, at: SimTime, delta: i64) {
-        self.integrate_levels(at.secs());
+        let t = at.secs();
+        let servers_on = self.servers_on as f64;
+        self.series.spread(self.servers_on_since_s, t, |bin, dt| {
+            bin.servers_on_s += servers_on * dt;
+        });
+        self.servers_on_since_s = self.servers_on_since_s.max(t);
         self.servers_on = self
             .servers_on
             .checked_add_signed(delta)
             .expect("servers on ≥ 0");
-        self.note_kv_peak();
     }
 
-    fn note_kv_peak(&mut self) {
-        if self.servers_on > 0 {
-            let per_server = self.levels.kv_blocks as f64 / self.servers_on as f64;
-            self.peak_kv_per_server = self.peak_kv_per_server.max(per_server);
-        }
-    }
-
-    /// Integrates the current levels from the last change up to `t`.
-    fn integrate_levels(&mut self, t: f64) {
-        let levels = self.levels;
-        let servers_on = self.servers_on as f64;
-        self.series.spread(self.levels_since_s, t, |bin, dt| {
+    /// Adds replica `replica`'s levels from their last change up to `t` into the bins.
+    fn integrate_replica(&mut self, replica: usize, t: f64) {
+        let (levels, since, _) = &mut self.replicas[replica];
+        let levels = *levels;
+        self.series.spread(*since, t, |bin, dt| {
             bin.waiting_s += levels.waiting as f64 * dt;
             bin.running_s += levels.running as f64 * dt;
             bin.kv_blocks_s += levels.kv_blocks as f64 * dt;
-            bin.servers_on_s += servers_on * dt;
         });
-        self.levels_since_s = self.levels_since_s.max(t);
+        *since = since.max(t);
+    }
+
+    /// The most KV blocks any one replica held at once.
+    pub(super) fn peak_replica_kv_blocks(&self) -> u64 {
+        self.replicas.iter().map(|r| r.2).max().unwrap_or(0)
     }
 
     /// Closes the record at the horizon and works out the summary, the series rows and the
     /// latency distributions.
     pub fn finish(mut self, capacity: &Capacity) -> RunMeasurements {
-        self.integrate_levels(self.horizon_s);
+        for replica in 0..self.replicas.len() {
+            self.integrate_replica(replica, self.horizon_s);
+        }
+        self.change_servers_on(SimTime::from_secs(self.horizon_s), 0);
         RunMeasurements {
             summary: RunSummary::from_record(&self, self.horizon_s, capacity),
             timeseries: super::summary::series_rows(&self.series, capacity),
@@ -307,5 +329,59 @@ impl Observer for Recorder {
 
     fn inter_token(&mut self, gap: Seconds, tokens: u64) {
         self.itl.record_n(gap.0, tokens);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capacity() -> Capacity {
+        Capacity {
+            servers: 1,
+            gpus: 2,
+            replicas: 2,
+            kv_blocks: 200,
+            peak_flops: 1e15,
+            memory_bandwidth: 1e12,
+            idle_power_w: 100.0,
+        }
+    }
+
+    fn at(secs: f64) -> SimTime {
+        SimTime::from_secs(secs)
+    }
+
+    /// Replica 0: 2 waiting from 10 s, 1 running with 40 blocks from 30 s; replica 1: 3
+    /// running with 90 blocks from 20 to 50 s. Reported replica by replica in `order`.
+    fn record(order: [usize; 2]) -> RunMeasurements {
+        let mut r = Recorder::new(60.0, 30.0, 2);
+        r.change_servers_on(at(0.0), 1);
+        for replica in order {
+            if replica == 0 {
+                r.change_levels(0, at(10.0), 2, 0, 0);
+                r.change_levels(0, at(30.0), -1, 1, 40);
+            } else {
+                r.change_levels(1, at(20.0), 0, 3, 90);
+                r.change_levels(1, at(50.0), 0, -3, -90);
+            }
+        }
+        r.finish(&capacity())
+    }
+
+    #[test]
+    fn levels_integrate_per_replica_in_any_order_of_replicas() {
+        let (a, b) = (record([0, 1]), record([1, 0]));
+        assert_eq!(a.timeseries, b.timeseries);
+        assert_eq!(a.summary, b.summary);
+        // Waiting: 2 × 20 s + 1 × 30 s = 70 s over 60 s.
+        assert!((a.summary.utilization.waiting_mean - 70.0 / 60.0).abs() < 1e-12);
+        // Running: 3 × 30 s + 1 × 30 s = 120 s over 60 s.
+        assert!((a.summary.utilization.running_mean - 2.0).abs() < 1e-12);
+        // The first bin (0–30 s) holds 3 running × 10 s of replica 1.
+        assert!((a.timeseries[0].running_mean - 1.0).abs() < 1e-12);
+        // The fullest replica held 90 of its 100 blocks.
+        assert!((a.summary.utilization.kv_cache_peak - 0.9).abs() < 1e-12);
+        assert_eq!(a.summary.utilization.waiting_max, 2);
     }
 }

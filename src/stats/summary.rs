@@ -90,7 +90,7 @@ pub struct Utilization {
     pub memory_bandwidth: f64,
     /// Mean share of the KV-cache blocks of the servers on in use.
     pub kv_cache_mean: f64,
-    /// Largest share of the KV-cache blocks of the servers on in use at once.
+    /// Largest share of its KV-cache blocks any one replica held at once.
     pub kv_cache_peak: f64,
     /// Mean requests waiting, fleet-wide.
     pub waiting_mean: f64,
@@ -217,7 +217,10 @@ impl RunSummary {
                 flops: ratio(total(|b| b.flops), c.peak_flops * on_s),
                 memory_bandwidth: ratio(total(|b| b.memory_bytes), c.memory_bandwidth * on_s),
                 kv_cache_mean: ratio(total(|b| b.kv_blocks_s), c.kv_blocks as f64 * on_s),
-                kv_cache_peak: ratio(r.peak_kv_per_server * c.servers as f64, c.kv_blocks as f64),
+                kv_cache_peak: ratio(
+                    r.peak_replica_kv_blocks() as f64 * c.replicas as f64,
+                    c.kv_blocks as f64,
+                ),
                 waiting_mean: total(|b| b.waiting_s) / horizon_s,
                 waiting_max: r.peak_waiting,
                 running_mean,

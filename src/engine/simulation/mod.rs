@@ -119,7 +119,11 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
         scaler: scenario.autoscaling.map(Scaler::new),
         queue: EventQueue::new(),
         source: RequestSource::new(&scenario.workload, &streams),
-        recorder: Recorder::new(scenario.horizon.0, scenario.timeseries_interval.0),
+        recorder: Recorder::new(
+            scenario.horizon.0,
+            scenario.timeseries_interval.0,
+            replica_count,
+        ),
         horizon: SimTime::from_secs(scenario.horizon.0),
     };
     sim.run();
@@ -362,7 +366,8 @@ impl Simulation<'_> {
         if after != before {
             let (waiting, running, kv) =
                 (after.0 - before.0, after.1 - before.1, after.2 - before.2);
-            self.recorder.change_levels(now, waiting, running, kv);
+            self.recorder
+                .change_levels(index, now, waiting, running, kv);
             if let Some(scaler) = &mut self.scaler {
                 scaler.levels_changed(now, waiting + running, kv);
             }
