@@ -230,6 +230,10 @@ struct StudyArgs {
     /// Print nothing but errors, and draw no progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Simulate every step as an event (the reference), instead of runs of decode steps as
+    /// one event; the results are the same, only slower.
+    #[arg(long)]
+    single_step: bool,
 }
 
 /// Ctrl-C stops a study between runs; the previous results stay as they were.
@@ -241,6 +245,9 @@ impl StudyArgs {
         let mut file = scenario::load(path)?;
         if let Some(seed) = self.seed {
             file.set_seed(seed);
+        }
+        if self.single_step {
+            file.set_stepping(fleetsim::engine::Stepping::Single);
         }
         if let Some(runs) = self.runs {
             file.set_runs(runs);

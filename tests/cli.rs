@@ -333,3 +333,42 @@ fn catalog_lists_every_gpu_and_model() {
     assert!(text.contains("gpt4-class-moe: ESTIMATE"), "{text}");
     assert!(!text.contains("h100-sxm"), "models only: {text}");
 }
+
+#[test]
+fn single_steps_give_the_figures_of_runs_of_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), "small.yaml", SMALL);
+    let headlines = |extra: &[&str]| -> Vec<(String, f64)> {
+        let out = dir.path().join(format!("out{}", extra.len()));
+        let output = run_into(
+            &scenario,
+            &out,
+            &[&["--quiet", "--runs", "2"], extra].concat(),
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let json: Value =
+            serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+        json["headlines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["key"].as_str().unwrap().to_string(),
+                    h["mean"].as_f64().unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
+    };
+    let (runs, single) = (headlines(&[]), headlines(&["--single-step"]));
+    assert_eq!(runs.len(), single.len());
+    for ((key, a), (_, b)) in runs.iter().zip(&single) {
+        let equal =
+            (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) + 1e-12;
+        assert!(equal, "{key}: {a} with runs, {b} one step at a time");
+    }
+}

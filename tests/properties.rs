@@ -1,6 +1,6 @@
 //! Invariants that hold for every scenario, checked over random ones.
 
-use fleetsim::engine::{Streams, simulate};
+use fleetsim::engine::{Stepping, Streams, simulate, simulate_keeping_completions};
 use fleetsim::fleet::RouterPolicy;
 use fleetsim::scenario::{Scenario, from_yaml};
 use proptest::prelude::*;
@@ -151,4 +151,106 @@ fn the_tight_scenarios_preempt_reject_retry_and_fail() {
         f.gpu_failures + f.server_failures > 0 && f.availability < 1.0,
         "{f:?}"
     );
+}
+
+/// A random scenario for comparing runs of decode steps with single steps: a tight KV cache
+/// (preemptions), random routers and batch limits, open or closed loop, a slow edge, parts
+/// that fail every few minutes or none.
+#[allow(clippy::too_many_arguments)]
+fn stepping_scenario(
+    rate: f64,
+    chunked: bool,
+    memory_utilization: f64,
+    max_seqs: u32,
+    replicas: u32,
+    router: RouterPolicy,
+    closed: bool,
+    failures: bool,
+) -> Scenario {
+    let router = router.name();
+    let failures = if failures {
+        "{gpu_mtbf: 20m, server_mtbf: 1h, gpu_mttr: 2m, server_mttr: 3m, max_retries: 1}"
+    } else {
+        "{enabled: false}"
+    };
+    let traffic = if closed {
+        format!("concurrency: {}", (rate / 4.0).ceil())
+    } else {
+        format!("rate: {rate}/s")
+    };
+    let yaml = format!(
+        "
+workload:
+  {traffic}
+  prompt_tokens: {{lognormal: {{median: 300, sigma: 1.0}}, max: 1000}}
+  output_tokens: {{lognormal: {{median: 60, sigma: 1.0}}, max: 1000}}
+model: gpt2
+hardware: {{gpu: l4, gpus_per_server: {replicas}}}
+fleet: {{servers: 2, router: {router}}}
+failures: {failures}
+costs: {{hardware: {{rented: {{gpu_hour: 0.8}}}}}}
+network: {{edge: {{bandwidth: 2Mb/s, latency: 3ms}}}}
+scheduler:
+  chunked_prefill: {chunked}
+  max_seqs: {max_seqs}
+  max_tokens_per_step: 1024
+  memory_utilization: {memory_utilization}
+  activation_reserve: 0
+study: {{horizon: 10m, timeseries_interval: 1m}}
+"
+    );
+    from_yaml(&yaml, "stepping").expect("valid scenario")
+}
+
+/// `a` and `b` agree to 1e-9 relative (or 1e-12 absolute near zero).
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) || (a - b).abs() <= 1e-12
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn runs_of_decode_steps_equal_single_steps(
+        rate in 1.0..150.0f64,
+        chunked in any::<bool>(),
+        memory in 0.0105..0.03f64,
+        seqs in 1u32..64,
+        replicas in 1u32..4,
+        router in prop::sample::select(RouterPolicy::ALL.to_vec()),
+        closed in any::<bool>(),
+        failures in any::<bool>(),
+        seed in 0u64..1000,
+    ) {
+        let mut s =
+            stepping_scenario(rate, chunked, memory, seqs, replicas, router, closed, failures);
+        let streams = Streams { seed, run: 0 };
+        s.stepping = Stepping::Single;
+        let single = simulate_keeping_completions(&s, streams);
+        s.stepping = Stepping::Runs;
+        let runs = simulate_keeping_completions(&s, streams);
+        let (a, b) = (single.completions.unwrap(), runs.completions.unwrap());
+        prop_assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            prop_assert_eq!(x.id, y.id);
+            prop_assert!(close(x.ttft_s, y.ttft_s), "request {}: TTFT {} vs {}", x.id, x.ttft_s, y.ttft_s);
+            prop_assert!(close(x.e2e_s, y.e2e_s), "request {}: e2e {} vs {}", x.id, x.e2e_s, y.e2e_s);
+        }
+        prop_assert_eq!(single.summary.requests, runs.summary.requests);
+        prop_assert_eq!(single.summary.throughput.output_tokens, runs.summary.throughput.output_tokens);
+        prop_assert_eq!(single.latency.itl.summary().count, runs.latency.itl.summary().count);
+        for (x, y) in single.timeseries.iter().zip(&runs.timeseries) {
+            for (p, q) in [
+                (x.gpu_busy, y.gpu_busy),
+                (x.flops_util, y.flops_util),
+                (x.kv_cache, y.kv_cache),
+                (x.waiting_mean, y.waiting_mean),
+                (x.running_mean, y.running_mean),
+                (x.gpu_power_kw, y.gpu_power_kw),
+                (x.output_tokens_per_s, y.output_tokens_per_s),
+            ] {
+                prop_assert!(close(p, q), "interval at {} s: {} vs {}", x.t_start_s, p, q);
+            }
+        }
+    }
 }

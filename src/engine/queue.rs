@@ -30,7 +30,12 @@ impl<E> Ord for Scheduled<E> {
     }
 }
 
-/// Pending events, earliest first; ties broken by scheduling order.
+/// The high bit of the sequence number: events pushed with [`EventQueue::push`] sort after
+/// those pushed with [`EventQueue::push_first`] at the same time.
+const LATER: u64 = 1 << 63;
+
+/// Pending events, earliest first; at equal times, events pushed with [`EventQueue::push_first`]
+/// before the others, and each kind in scheduling order.
 #[derive(Debug)]
 pub struct EventQueue<E> {
     heap: BinaryHeap<Reverse<Scheduled<E>>>,
@@ -54,7 +59,19 @@ impl<E> EventQueue<E> {
 
     /// Schedules `event` at `time`.
     pub fn push(&mut self, time: SimTime, event: E) {
-        let seq = self.next_seq;
+        self.push_with(time, LATER, event);
+    }
+
+    /// Schedules `event` at `time`, ahead of every event pushed with [`EventQueue::push`] at
+    /// the same time: the end of a step comes before an arrival at the same nanosecond,
+    /// whichever was scheduled first, so that stepping one step at a time and many steps as
+    /// one event agree on which step a request joins.
+    pub fn push_first(&mut self, time: SimTime, event: E) {
+        self.push_with(time, 0, event);
+    }
+
+    fn push_with(&mut self, time: SimTime, rank: u64, event: E) {
+        let seq = self.next_seq | rank;
         self.next_seq += 1;
         self.heap.push(Reverse(Scheduled { time, seq, event }));
     }
@@ -90,5 +107,19 @@ mod tests {
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn events_pushed_first_lead_their_instant() {
+        let mut q = EventQueue::new();
+        q.push(SimTime(5), "arrival");
+        q.push_first(SimTime(5), "step end");
+        q.push(SimTime(4), "earlier");
+        q.push_first(SimTime(5), "another step end");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(
+            order,
+            ["earlier", "step end", "another step end", "arrival"]
+        );
     }
 }

@@ -21,6 +21,7 @@ pub struct ScenarioFile {
     file: Option<PathBuf>,
     variant: Variant,
     run_loads: Option<Vec<f64>>,
+    stepping: crate::engine::Stepping,
 }
 
 /// Reads and parses the scenario at `path`, and checks it by resolving its first run.
@@ -53,12 +54,18 @@ impl ScenarioFile {
             file: None,
             variant: Variant::default(),
             run_loads: None,
+            stepping: crate::engine::Stepping::default(),
         })
     }
 
     /// The study seed.
     pub fn seed(&self) -> u64 {
         self.spec.study.seed
+    }
+
+    /// Sets how the engine advances steps in every run.
+    pub fn set_stepping(&mut self, stepping: crate::engine::Stepping) {
+        self.stepping = stepping;
     }
 
     /// Replaces the study seed.
@@ -131,6 +138,7 @@ impl ScenarioFile {
         Ok(Scenario {
             run,
             inputs: drawer.into_drawn(),
+            stepping: self.stepping,
             ..resolved
         })
     }

@@ -71,6 +71,8 @@ pub struct Scenario {
     pub description: String,
     /// Seed of every random stream.
     pub seed: u64,
+    /// How the engine advances steps (runs of decode steps as one event, or one by one).
+    pub stepping: crate::engine::Stepping,
     /// Which run of the study this is.
     pub run: u64,
     /// The uncertain inputs as this run drew them.

@@ -19,6 +19,11 @@ impl KvCache {
         }
     }
 
+    /// Tokens in one block.
+    pub fn block_tokens(&self) -> u32 {
+        self.block_tokens
+    }
+
     /// Blocks needed to hold `tokens` tokens.
     pub fn blocks_for(&self, tokens: u64) -> u64 {
         tokens.div_ceil(self.block_tokens as u64)

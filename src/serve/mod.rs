@@ -4,4 +4,7 @@ pub mod kv_cache;
 pub mod replica;
 
 pub use kv_cache::KvCache;
-pub use replica::{Attempt, Batching, Observer, PlannedStep, Rejection, Replica, SchedulerConfig};
+pub use replica::{
+    Attempt, Batching, DecodeRun, Finished, Observer, PlannedStep, Rejection, Replica,
+    SchedulerConfig,
+};

@@ -173,6 +173,79 @@ pub struct Replica {
     running: Vec<Sequence>,
     busy: bool,
     context_tokens: u64,
+    /// Whether the step last planned preempted a sequence.
+    preempted: bool,
+}
+
+/// A run of decode steps that can follow the step just planned without the batch changing:
+/// every running sequence decodes one token a step, nothing can be admitted, no sequence
+/// completes before the run's last step ends, and the KV cache has the blocks the run takes.
+/// The planned step is step 1; steps 2 to `last` are the run's, and `last` is pushed further
+/// (up to the step before the first completion, while the free blocks last) only as the run
+/// gets there, so a run cut short costs nothing for the steps it never ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeRun {
+    /// Sequences decoding.
+    pub sequences: u64,
+    /// Tokens of context the batch holds before step 1 (`Σ cᵢ`).
+    pub cached: u64,
+    /// The last step known to be part of the run, at least 2.
+    pub last: u64,
+    /// No step after this one can be part of the run (the next completes a sequence, or the
+    /// run was cut).
+    bound: u64,
+    /// Free KV blocks after step `last` has taken its own.
+    free: u64,
+    /// Tokens in a KV block.
+    block: u64,
+    /// `residues[r]`: sequences whose context before step 1 is `r` modulo the block size.
+    residues: [u64; MAX_RUN_BLOCK],
+}
+
+/// Largest KV block, in tokens, for which decode steps are grouped into runs (vLLM's blocks
+/// are 16 tokens; larger ones step one at a time).
+const MAX_RUN_BLOCK: usize = 64;
+
+impl DecodeRun {
+    /// Pushes `last` toward step `to`, as far as the bound and the free blocks allow;
+    /// returns it.
+    pub fn extend(&mut self, to: u64) -> u64 {
+        while self.last < to.min(self.bound) {
+            let need = self.new_blocks(self.last + 1);
+            if need > self.free {
+                self.bound = self.last;
+                break;
+            }
+            self.free -= need;
+            self.last += 1;
+        }
+        self.last
+    }
+
+    /// Ends the run at step `step` (at most `last`): a request joined.
+    pub fn end_at(&mut self, step: u64) {
+        debug_assert!(step <= self.last);
+        self.last = step;
+        self.bound = step;
+    }
+
+    /// KV blocks step `step` (2 to `last`) takes as it starts: one for each sequence whose
+    /// context before it, `cᵢ + step − 1`, fills a whole number of blocks.
+    pub fn new_blocks(&self, step: u64) -> u64 {
+        let block = self.block;
+        self.residues[((block - (step - 1) % block) % block) as usize]
+    }
+
+    /// What step `step` computes: one token after `cᵢ + step − 1` cached for each sequence.
+    pub fn work(&self, step: u64) -> StepWork {
+        let cached = self.cached + (step - 1) * self.sequences;
+        StepWork {
+            tokens: self.sequences,
+            cached_context: cached,
+            attention_pairs: cached + self.sequences,
+            logits: self.sequences,
+        }
+    }
 }
 
 impl Replica {
@@ -185,6 +258,7 @@ impl Replica {
             running: Vec::new(),
             busy: false,
             context_tokens: 0,
+            preempted: false,
         }
     }
 
@@ -340,6 +414,90 @@ impl Replica {
         Finished { emitted, completed }
     }
 
+    /// The run of decode steps that can follow the step just planned, if at least one can
+    /// (see [`DecodeRun`]).
+    pub fn decode_run(&self) -> Option<DecodeRun> {
+        if self.config.batching != Batching::Continuous || self.preempted || !self.busy {
+            return None;
+        }
+        let block = u64::from(self.kv.block_tokens());
+        if self.running.is_empty() || block as usize > MAX_RUN_BLOCK || self.admits_now() {
+            return None;
+        }
+        let mut run = DecodeRun {
+            sequences: self.running.len() as u64,
+            cached: 0,
+            last: 1,
+            // The run's steps complete nothing: step s completes sequence i when
+            // gᵢ + s = outputᵢ.
+            bound: u64::MAX,
+            free: self.kv.free_blocks(),
+            block,
+            residues: [0; MAX_RUN_BLOCK],
+        };
+        for s in &self.running {
+            if s.scheduled != 1 || s.generated == 0 || s.known - s.computed != 1 {
+                return None;
+            }
+            run.bound = run
+                .bound
+                .min(u64::from(s.request.output_tokens) - s.generated - 1);
+            run.cached += s.computed;
+            run.residues[(s.computed % block) as usize] += 1;
+        }
+        // As long as the free blocks cover every step's growth, nothing is preempted.
+        (run.extend(2) >= 2).then_some(run)
+    }
+
+    /// Whether the front of the queue could join the batch at the next step, were the cache
+    /// to stay as it is (it only fills up during a run, so a refusal now holds for the run).
+    fn admits_now(&self) -> bool {
+        let Some(front) = self.waiting.front() else {
+            return false;
+        };
+        let budget = u64::from(self.config.max_tokens_per_step) - self.running.len() as u64;
+        if self.running.len() >= self.config.max_seqs as usize || budget == 0 {
+            return false;
+        }
+        let want = if self.config.chunked_prefill {
+            front.known.min(budget)
+        } else if front.known <= budget {
+            front.known
+        } else {
+            return false;
+        };
+        self.kv.blocks_for(want) <= self.kv.free_blocks()
+    }
+
+    /// Takes the blocks a run's step takes as it starts.
+    pub fn take_run_blocks(&mut self, blocks: u64) {
+        let taken = self.kv.try_take(blocks);
+        debug_assert!(taken, "a run takes only blocks it found free");
+    }
+
+    /// The first step of a run has finished: the replica stays busy with the run.
+    pub fn continue_run(&mut self) {
+        debug_assert!(!self.busy);
+        self.busy = true;
+    }
+
+    /// The run's `steps` steps after its first have finished, the last one's tokens seen by
+    /// their users at `seen`: every sequence advances by as many tokens, and the replica is
+    /// idle.
+    pub fn end_run(&mut self, steps: u64, seen: SimTime) {
+        for seq in &mut self.running {
+            seq.computed += steps;
+            seq.generated += steps;
+            seq.known += steps;
+            seq.blocks = self.kv.blocks_for(seq.computed);
+            if steps > 0 {
+                seq.last_token = Some(seen);
+            }
+        }
+        self.context_tokens += steps * self.running.len() as u64;
+        self.busy = false;
+    }
+
     /// Moves the newest running sequence back to the front of the queue, freeing its cache.
     fn preempt_newest(&mut self, now: SimTime, observer: &mut impl Observer) {
         let mut seq = self.running.pop().expect("a running sequence to preempt");
@@ -361,6 +519,7 @@ impl Replica {
         let mut budget = self.config.max_tokens_per_step as u64;
         let mut prefill = 0;
         let mut preempted = false;
+        self.preempted = false;
         let mut i = 0;
         while i < self.running.len() && budget > 0 {
             let (computed, known, held, decoding) = {
@@ -390,6 +549,7 @@ impl Replica {
             work.add_sequence(computed, want, computed + want == known);
             i += 1;
         }
+        self.preempted = preempted;
         if preempted && work.tokens > 0 {
             return prefill;
         }

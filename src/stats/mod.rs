@@ -10,7 +10,7 @@ pub mod timeseries;
 
 pub use across_runs::{Spread, quantile, rank_correlation, spread};
 pub use latency::{LatencyStats, LatencySummary};
-pub use recorder::{Counters, LatencyDistributions, Recorder, RunMeasurements};
+pub use recorder::{Completion, Counters, LatencyDistributions, Recorder, RunMeasurements};
 pub use slo::{LatencyMetric, Slo, SloTarget};
 pub use summary::{Capacity, Latencies, RunSummary, TimeSeriesRow};
 pub use timeseries::TimeSeries;

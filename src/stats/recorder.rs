@@ -95,6 +95,20 @@ pub struct RunMeasurements {
     pub timeseries: Vec<TimeSeriesRow>,
     /// Latency distributions.
     pub latency: LatencyDistributions,
+    /// Every completed request, in completion order, when the run was asked to keep them
+    /// ([`Recorder::keep_completions`]); memory then grows with the requests.
+    pub completions: Option<Vec<Completion>>,
+}
+
+/// One completed request's latencies.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Completion {
+    /// The request's sequence number.
+    pub id: u64,
+    /// Time to first token, seconds.
+    pub ttft_s: f64,
+    /// Arrival to last token, seconds.
+    pub e2e_s: f64,
 }
 
 /// The measurements of one run.
@@ -114,6 +128,7 @@ pub struct Recorder {
     servers_on: u64,
     servers_on_since_s: f64,
     pub(super) peak_waiting: u64,
+    completions: Option<Vec<Completion>>,
 }
 
 impl Recorder {
@@ -133,7 +148,14 @@ impl Recorder {
             servers_on: 0,
             servers_on_since_s: 0.0,
             peak_waiting: 0,
+            completions: None,
         }
+    }
+
+    /// Keeps every completed request's latencies, for checks that compare runs request by
+    /// request.
+    pub fn keep_completions(&mut self) {
+        self.completions = Some(Vec::new());
     }
 
     /// The counts so far.
@@ -303,6 +325,7 @@ impl Recorder {
                 itl: self.itl,
                 e2e: self.e2e,
             },
+            completions: self.completions,
         }
     }
 }
@@ -315,6 +338,13 @@ impl Observer for Recorder {
     fn completed(&mut self, request: &Request, first_token: SimTime, at: SimTime) {
         self.counts.completed += 1;
         self.e2e.record((at - request.arrival).0);
+        if let Some(log) = &mut self.completions {
+            log.push(Completion {
+                id: request.id,
+                ttft_s: (first_token - request.arrival).0,
+                e2e_s: (at - request.arrival).0,
+            });
+        }
         if request.output_tokens > 1 {
             self.tpot
                 .record((at - first_token).0 / f64::from(request.output_tokens - 1));

@@ -5,8 +5,10 @@
 //! Arrivals are drawn one at a time (only the next one is ever on the queue), so memory holds
 //! the requests in flight and nothing else that grows with the day.
 
+mod decode_run;
 mod scaling;
 
+use decode_run::{RunState, step_end};
 use scaling::Scaler;
 
 use super::queue::EventQueue;
@@ -15,7 +17,7 @@ use super::time::SimTime;
 use crate::fleet::{EdgeLink, Failures, Part, ReplicaLoad, Router};
 use crate::perf_model::PerfModel;
 use crate::scenario::Scenario;
-use crate::serve::{Attempt, KvCache, Replica};
+use crate::serve::{Attempt, Finished, KvCache, PlannedStep, Replica};
 use crate::stats::{Capacity, Recorder, RunMeasurements};
 use crate::workload::{Request, RequestSource};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -42,6 +44,14 @@ enum Event {
     Repair(Part),
     /// The autoscaler decides.
     Autoscale,
+    /// A replica's run of decode steps reaches the end of its scheduled steps (if the
+    /// replica is still in the `epoch` it was scheduled in).
+    RunDone {
+        /// The replica.
+        replica: u32,
+        /// Its epoch when the event was scheduled.
+        epoch: u32,
+    },
     /// A unit of servers has booted.
     Booted {
         /// The unit.
@@ -64,6 +74,8 @@ struct Slot {
     /// Whether its servers are on and taking requests (false while off, booting or
     /// draining).
     serving: bool,
+    /// Its run of decode steps in flight, if any.
+    run: Option<RunState>,
 }
 
 impl Slot {
@@ -85,6 +97,8 @@ struct Simulation<'a> {
     failures: Option<Failures>,
     failure_rng: Xoshiro256PlusPlus,
     scaler: Option<Scaler>,
+    /// Whether runs of decode steps are single events.
+    runs: bool,
     queue: EventQueue<Event>,
     source: RequestSource,
     recorder: Recorder,
@@ -93,6 +107,16 @@ struct Simulation<'a> {
 
 /// Simulates one run of `scenario` with the random streams `streams`.
 pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
+    simulate_with(scenario, streams, false)
+}
+
+/// [`simulate`], keeping every completed request's latencies in
+/// [`RunMeasurements::completions`] (memory grows with the requests: for checks).
+pub fn simulate_keeping_completions(scenario: &Scenario, streams: Streams) -> RunMeasurements {
+    simulate_with(scenario, streams, true)
+}
+
+fn simulate_with(scenario: &Scenario, streams: Streams, keep: bool) -> RunMeasurements {
     let replica_count = scenario.fleet.replicas as usize;
     let template = Slot {
         replica: Replica::new(
@@ -103,6 +127,7 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
         epoch: 0,
         down_since: SimTime::ZERO,
         serving: true,
+        run: None,
     };
     let mut sim = Simulation {
         scenario,
@@ -117,6 +142,7 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
             .map(|model| Failures::new(model, scenario.fleet)),
         failure_rng: streams.rng(Stream::Failures),
         scaler: scenario.autoscaling.map(Scaler::new),
+        runs: false,
         queue: EventQueue::new(),
         source: RequestSource::new(&scenario.workload, &streams),
         recorder: Recorder::new(
@@ -126,6 +152,9 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
         ),
         horizon: SimTime::from_secs(scenario.horizon.0),
     };
+    if keep {
+        sim.recorder.keep_completions();
+    }
     sim.run();
     sim.close();
     let capacity = sim.capacity();
@@ -134,6 +163,7 @@ pub fn simulate(scenario: &Scenario, streams: Streams) -> RunMeasurements {
 
 impl Simulation<'_> {
     fn run(&mut self) {
+        self.runs = self.runs_allowed();
         self.switch_on_first_servers();
         self.schedule_first_arrivals();
         self.schedule_next_failure(SimTime::ZERO);
@@ -153,6 +183,11 @@ impl Simulation<'_> {
                         self.step_done(now, replica as usize, emits);
                     }
                 }
+                Event::RunDone { replica, epoch } => {
+                    if self.slots[replica as usize].epoch == epoch {
+                        self.run_done(now, replica as usize);
+                    }
+                }
                 Event::Failure(part) => self.fail(now, part),
                 Event::Repair(part) => self.repair(now, part),
                 Event::Autoscale => self.autoscale(now),
@@ -166,8 +201,9 @@ impl Simulation<'_> {
         }
     }
 
-    /// Closes the books at the horizon: outages still open, edge totals.
+    /// Closes the books at the horizon: runs settled, outages still open, edge totals.
     fn close(&mut self) {
+        self.settle_runs_at_horizon();
         let gpus = self.scenario.replica.parallelism.gpus();
         for slot in self.slots.iter().filter(|s| s.down > 0) {
             self.recorder.outage(slot.down_since, self.horizon, gpus);
@@ -252,6 +288,7 @@ impl Simulation<'_> {
             self.client_done(now, false);
             return;
         };
+        self.cut_run(now, index);
         let before = levels_of(&self.slots[index].replica);
         self.slots[index].replica.enqueue(attempt);
         self.note_level_change(now, index, before);
@@ -261,6 +298,18 @@ impl Simulation<'_> {
     }
 
     fn step_done(&mut self, now: SimTime, index: usize, emits: u32) {
+        let (seen, finished) = self.finish(now, index, emits);
+        self.start_step(now, index);
+        self.release_if_drained(now, index);
+        for _ in 0..finished.completed {
+            self.client_done(seen, true);
+        }
+    }
+
+    /// Replica `index`'s step ending at `now`, emitting `emits` tokens, finishes: its tokens
+    /// cross the edge and it completes what it completes. Returns when its tokens reach
+    /// their users, and what it produced.
+    fn finish(&mut self, now: SimTime, index: usize, emits: u32) -> (SimTime, Finished) {
         let bytes = self.scenario.edge.response_bytes_per_token * f64::from(emits);
         let seen = SimTime::from_secs(self.edge.response(index, now.secs(), emits.into())).max(now);
         let before = levels_of(&self.slots[index].replica);
@@ -270,14 +319,11 @@ impl Simulation<'_> {
         debug_assert_eq!(finished.emitted, u64::from(emits));
         self.recorder.output_tokens(seen, finished.emitted, bytes);
         self.note_level_change(now, index, before);
-        self.start_step(now, index);
-        self.release_if_drained(now, index);
-        for _ in 0..finished.completed {
-            self.client_done(seen, true);
-        }
+        (seen, finished)
     }
 
-    /// Starts the next step of replica `index` if it has work.
+    /// Starts the next step of replica `index` if it has work, and a run of decode steps
+    /// after it when one can follow.
     fn start_step(&mut self, now: SimTime, index: usize) {
         let slot = &mut self.slots[index];
         let before = levels_of(&slot.replica);
@@ -285,20 +331,29 @@ impl Simulation<'_> {
         let epoch = slot.epoch;
         self.note_level_change(now, index, before);
         let Some(step) = planned else { return };
-        // A step always advances time, so the clock cannot stall on an empty model.
-        let end = (now + step.cost.time).max(SimTime(now.0 + 1));
-        let power = self.scenario.gpu_power;
-        let above_idle = power.power(self.perf.activity(&step.cost, end - now)) - power.idle;
-        let gpus = self.scenario.replica.parallelism.gpus();
-        self.recorder.step(now, end, gpus, &step, above_idle);
-        self.queue.push(
+        let end = step_end(now, &step.cost);
+        self.record_step(now, end, &step);
+        let emits = step.work.logits as u32;
+        if self.runs && self.start_run(now, index, end, emits) {
+            return;
+        }
+        let replica = index as u32;
+        self.queue.push_first(
             end,
             Event::StepDone {
-                replica: index as u32,
+                replica,
                 epoch,
-                emits: step.work.logits as u32,
+                emits,
             },
         );
+    }
+
+    /// Records a step's activity and power from `start` to `end`.
+    fn record_step(&mut self, start: SimTime, end: SimTime, step: &PlannedStep) {
+        let power = self.scenario.gpu_power;
+        let above_idle = power.power(self.perf.activity(&step.cost, end - start)) - power.idle;
+        let gpus = self.scenario.replica.parallelism.gpus();
+        self.recorder.step(start, end, gpus, step, above_idle);
     }
 
     /// A part fails: the replicas on it go down and their requests are retried elsewhere.
@@ -316,6 +371,11 @@ impl Simulation<'_> {
         let mut evicted = Vec::new();
         for index in replicas {
             let index = index as usize;
+            if self.slots[index].down == 0 {
+                // The run's steps that ended are kept; the one in flight is lost.
+                self.settle(index, now);
+                self.slots[index].run = None;
+            }
             let slot = &mut self.slots[index];
             slot.down += 1;
             if slot.down > 1 {

@@ -270,6 +270,7 @@ fn resolve_drawn(
             .unwrap_or_else(|| default_name.to_string()),
         description: spec.description.trim().to_string(),
         seed: study.seed,
+        stepping: crate::engine::Stepping::default(),
         run: d.run(),
         inputs: Vec::new(),
         horizon: study.horizon,

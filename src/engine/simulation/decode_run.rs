@@ -1,0 +1,242 @@
+//! Runs of decode steps as one event ([`Stepping::Runs`]).
+//!
+//! When a replica's planned step only decodes and the batch cannot change for a while (see
+//! [`DecodeRun`]), the steps after it are not events: one event is put at the end of the
+//! run's last step, and each step's effects — its power and activity, the KV blocks it takes,
+//! the tokens it sends down the replica's edge stream, the gaps between them — are applied
+//! in order when the run is settled. A request that joins the replica during the run cuts it
+//! at the step in flight; the run's steps before the cut are settled first, so every record
+//! is as if the steps had been events. The event is put a few steps ahead at first, then twice
+//! as far each time it comes, so a run cut short costs little more than the steps it ran. Step one is planned and finished as a single step,
+//! and so is the step after the run, so every change of the batch goes through the one
+//! scheduler.
+
+use super::{Event, Simulation, levels_of};
+use crate::engine::Stepping;
+use crate::engine::time::SimTime;
+use crate::fleet::RouterPolicy;
+use crate::fleet::autoscaler::ScaleTarget;
+use crate::perf_model::StepCost;
+use crate::serve::{DecodeRun, Observer, PlannedStep};
+
+/// A run in flight: where its settling stands.
+#[derive(Clone, Debug)]
+pub(super) struct RunState {
+    plan: DecodeRun,
+    /// The step whose finish (or start) comes next.
+    step: u64,
+    /// Whether that step's finish is next (else its start).
+    finish_next: bool,
+    /// Start and end of `step`.
+    start: SimTime,
+    end: SimTime,
+    /// When the last finished step's tokens reached their users.
+    last_seen: SimTime,
+    /// Tokens step one emits.
+    first_emits: u32,
+    /// Whether the last step has finished.
+    done: bool,
+    /// The step at whose end the run's pending event is.
+    scheduled_to: u64,
+}
+
+/// Steps the first event of a run looks ahead; each later one looks twice as far.
+const FIRST_REACH: u64 = 4;
+
+/// The end of a step that starts at `start` and costs `cost`: never the same instant, so the
+/// clock cannot stall on an empty model.
+pub(super) fn step_end(start: SimTime, cost: &StepCost) -> SimTime {
+    (start + cost.time).max(SimTime(start.0 + 1))
+}
+
+impl Simulation<'_> {
+    /// Whether runs may be used in this simulation: not with a router or an autoscaler that
+    /// reads a replica's tokens of context or KV cache between events.
+    pub(super) fn runs_allowed(&self) -> bool {
+        let s = self.scenario;
+        s.stepping == Stepping::Runs
+            && s.router != RouterPolicy::LeastOutstandingTokens
+            && !matches!(
+                s.autoscaling.map(|a| a.target),
+                Some(ScaleTarget::KvCache(_))
+            )
+    }
+
+    /// After step one of replica `index` was planned at `now` to end at `end`: starts a run
+    /// if one can follow, putting one event at its end; returns whether it did.
+    pub(super) fn start_run(
+        &mut self,
+        now: SimTime,
+        index: usize,
+        end: SimTime,
+        emits: u32,
+    ) -> bool {
+        let Some(mut plan) = self.slots[index].replica.decode_run() else {
+            return false;
+        };
+        let to = plan.extend(1 + FIRST_REACH);
+        self.slots[index].run = Some(RunState {
+            plan,
+            step: 1,
+            finish_next: true,
+            start: now,
+            end,
+            last_seen: SimTime::ZERO,
+            first_emits: emits,
+            done: false,
+            scheduled_to: 1,
+        });
+        self.schedule_run_event(index, to);
+        true
+    }
+
+    /// Puts replica `index`'s run event at the end of step `to`, working the ends out from
+    /// the step in flight.
+    fn schedule_run_event(&mut self, index: usize, to: u64) {
+        let slot = &mut self.slots[index];
+        let run = slot.run.as_mut().expect("a run");
+        debug_assert!(run.finish_next && to >= run.step);
+        let mut end = run.end;
+        for step in run.step + 1..=to {
+            end = step_end(end, &self.perf.step(&run.plan.work(step)));
+        }
+        run.scheduled_to = to;
+        let (replica, epoch) = (index as u32, slot.epoch);
+        self.queue
+            .push_first(end, Event::RunDone { replica, epoch });
+    }
+
+    /// Applies the effects of replica `index`'s run that happen at or before `until`, in
+    /// order; stops after its last step's finish.
+    pub(super) fn settle(&mut self, index: usize, until: SimTime) {
+        loop {
+            let Some(run) = self.slots[index].run.as_ref().filter(|r| !r.done) else {
+                return;
+            };
+            let at = if run.finish_next { run.end } else { run.start };
+            if at > until {
+                return;
+            }
+            if run.finish_next {
+                let (step, last) = (run.step, run.plan.last);
+                if step == 1 {
+                    self.finish_first_step(index);
+                } else {
+                    self.finish_run_step(index);
+                }
+                let run = self.slots[index].run.as_mut().expect("a run");
+                if step == last && run.plan.extend(step + 1) == step {
+                    run.done = true;
+                    return;
+                }
+                run.step += 1;
+                run.finish_next = false;
+                run.start = run.end;
+            } else {
+                self.start_run_step(index);
+            }
+        }
+    }
+
+    /// A request joins replica `index` at `now`: its run, if any, is settled up to `now` and
+    /// ends with the step in flight.
+    pub(super) fn cut_run(&mut self, now: SimTime, index: usize) {
+        if self.slots[index].run.is_none() {
+            return;
+        }
+        self.settle(index, now);
+        let slot = &mut self.slots[index];
+        let run = slot.run.as_mut().expect("a run");
+        debug_assert!(run.finish_next && run.end > now);
+        run.plan.end_at(run.step);
+        if run.scheduled_to > run.step {
+            slot.epoch += 1;
+            self.schedule_run_event(index, self.slots[index].run.as_ref().expect("a run").step);
+        }
+    }
+
+    /// Replica `index`'s run event comes at `now`: its steps so far are settled; if the run
+    /// goes on, its next event is put twice as far ahead, else its sequences are advanced and
+    /// the next step is planned as usual.
+    pub(super) fn run_done(&mut self, now: SimTime, index: usize) {
+        self.settle(index, now);
+        let run = self.slots[index].run.as_ref().expect("a run");
+        if !run.done {
+            let reach = 2 * (run.scheduled_to - 1).max(FIRST_REACH);
+            let step = run.step;
+            let to = self.slots[index]
+                .run
+                .as_mut()
+                .expect("a run")
+                .plan
+                .extend(step + reach);
+            self.schedule_run_event(index, to);
+            return;
+        }
+        let run = self.slots[index].run.take().expect("a run");
+        debug_assert!(run.step == run.plan.last);
+        self.slots[index]
+            .replica
+            .end_run(run.plan.last - 1, run.last_seen);
+        self.start_step(now, index);
+        self.release_if_drained(now, index);
+    }
+
+    /// Settles every run up to the horizon (the steps ending before it), as single steps
+    /// would have been.
+    pub(super) fn settle_runs_at_horizon(&mut self) {
+        let before = SimTime(self.horizon.0.saturating_sub(1));
+        for index in 0..self.slots.len() {
+            self.settle(index, before);
+        }
+    }
+
+    /// Step one of the run finishes as a single step would.
+    fn finish_first_step(&mut self, index: usize) {
+        let run = self.slots[index].run.as_ref().expect("a run");
+        let (end, emits) = (run.end, run.first_emits);
+        let (seen, finished) = self.finish(end, index, emits);
+        debug_assert_eq!(
+            finished.completed, 0,
+            "a run's first step completes nothing"
+        );
+        let slot = &mut self.slots[index];
+        slot.replica.continue_run();
+        slot.run.as_mut().expect("a run").last_seen = seen;
+    }
+
+    /// A later step of the run finishes: every sequence emits a token.
+    fn finish_run_step(&mut self, index: usize) {
+        let run = self.slots[index].run.as_ref().expect("a run");
+        let (end, tokens, last_seen) = (run.end, run.plan.sequences, run.last_seen);
+        let seen = SimTime::from_secs(self.edge.response(index, end.secs(), tokens)).max(end);
+        self.recorder.inter_token(seen - last_seen, tokens);
+        let bytes = self.scenario.edge.response_bytes_per_token * tokens as f64;
+        self.recorder.output_tokens(seen, tokens, bytes);
+        self.slots[index].run.as_mut().expect("a run").last_seen = seen;
+    }
+
+    /// A later step of the run starts: it takes its KV blocks and is priced.
+    fn start_run_step(&mut self, index: usize) {
+        let run = self.slots[index].run.as_ref().expect("a run");
+        let (step, start) = (run.step, run.start);
+        let blocks = run.plan.new_blocks(step);
+        let work = run.plan.work(step);
+        if blocks > 0 {
+            let before = levels_of(&self.slots[index].replica);
+            self.slots[index].replica.take_run_blocks(blocks);
+            self.note_level_change(start, index, before);
+        }
+        let cost = self.perf.step(&work);
+        let end = step_end(start, &cost);
+        let planned = PlannedStep {
+            work,
+            cost,
+            prefill_tokens: 0,
+        };
+        self.record_step(start, end, &planned);
+        let run = self.slots[index].run.as_mut().expect("a run");
+        run.end = end;
+        run.finish_next = true;
+    }
+}
