@@ -5,49 +5,67 @@ use fleetsim::fleet::RouterPolicy;
 use fleetsim::scenario::{Scenario, from_yaml};
 use proptest::prelude::*;
 
-/// A random small scenario: GPT-2 on an L4 with a tight memory budget, so that KV-cache
-/// preemptions and rejections of requests too long for the cache both happen, and parts
+/// A small scenario: GPT-2 on L4s with a tight memory budget, so that KV-cache preemptions
+/// and rejections of requests too long for the cache both happen; with `failures`, parts
 /// that fail every few minutes, so that retries and failed requests happen too; with
 /// `autoscale` (requests per replica, provisioning delay in seconds), between one and four
 /// servers boot, drain and are released as well.
-#[allow(clippy::too_many_arguments)]
-fn scenario(
-    rate: f64,
-    batching: &str,
+#[derive(Clone, Debug)]
+struct Knobs {
+    /// `rate: …/s` or `concurrency: …`.
+    traffic: String,
+    batching: &'static str,
     chunked: bool,
     memory_utilization: f64,
     max_seqs: u32,
     replicas: u32,
     router: RouterPolicy,
+    failures: bool,
     autoscale: Option<(f64, u32)>,
-) -> Scenario {
-    let router = router.name();
-    let autoscaling = autoscale.map_or(String::new(), |(target, delay)| {
+    /// A 2 Mb/s edge with 3 ms of latency, on which responses queue.
+    slow_edge: bool,
+}
+
+fn scenario(k: &Knobs) -> Scenario {
+    let router = k.router.name();
+    let autoscaling = k.autoscale.map_or(String::new(), |(target, delay)| {
         format!(
             ", autoscaling: {{min_servers: 1, max_servers: 4, requests_per_replica: {target}, \
              interval: 10s, provisioning_delay: {delay}s, scale_down_delay: 30s}}"
         )
     });
+    let failures = if k.failures {
+        "{gpu_mtbf: 20m, server_mtbf: 1h, gpu_mttr: 2m, server_mttr: 3m, max_retries: 1}"
+    } else {
+        "{enabled: false}"
+    };
+    let edge = if k.slow_edge {
+        "network: {edge: {bandwidth: 2Mb/s, latency: 3ms}}"
+    } else {
+        ""
+    };
     let yaml = format!(
         "
 workload:
-  rate: {rate}/s
+  {}
   prompt_tokens: {{lognormal: {{median: 300, sigma: 1.0}}, max: 1000}}
   output_tokens: {{lognormal: {{median: 60, sigma: 1.0}}, max: 1000}}
 model: gpt2
-hardware: {{gpu: l4, gpus_per_server: {replicas}}}
+hardware: {{gpu: l4, gpus_per_server: {}}}
 fleet: {{servers: 2, router: {router}{autoscaling}}}
-failures: {{gpu_mtbf: 20m, server_mtbf: 1h, gpu_mttr: 2m, server_mttr: 3m, max_retries: 1}}
+failures: {failures}
 costs: {{hardware: {{rented: {{gpu_hour: 0.8}}}}}}
+{edge}
 scheduler:
-  batching: {batching}
-  chunked_prefill: {chunked}
-  max_seqs: {max_seqs}
+  batching: {}
+  chunked_prefill: {}
+  max_seqs: {}
   max_tokens_per_step: 1024
-  memory_utilization: {memory_utilization}
+  memory_utilization: {}
   activation_reserve: 0
 study: {{horizon: 10m, timeseries_interval: 1m}}
-"
+",
+        k.traffic, k.replicas, k.batching, k.chunked, k.max_seqs, k.memory_utilization
     );
     from_yaml(&yaml, "property").expect("valid scenario")
 }
@@ -65,9 +83,18 @@ fn arbitrary_scenario() -> impl Strategy<Value = Scenario> {
     )
         .prop_map(
             |(rate, batching, chunked, memory, seqs, replicas, router, autoscale)| {
-                scenario(
-                    rate, batching, chunked, memory, seqs, replicas, router, autoscale,
-                )
+                scenario(&Knobs {
+                    traffic: format!("rate: {rate}/s"),
+                    batching,
+                    chunked,
+                    memory_utilization: memory,
+                    max_seqs: seqs,
+                    replicas,
+                    router,
+                    failures: true,
+                    autoscale,
+                    slow_edge: false,
+                })
             },
         )
 }
@@ -131,16 +158,18 @@ proptest! {
 
 #[test]
 fn the_tight_scenarios_preempt_reject_retry_and_fail() {
-    let s = scenario(
-        150.0,
-        "continuous",
-        true,
-        0.0105,
-        64,
-        1,
-        RouterPolicy::RoundRobin,
-        None,
-    );
+    let s = scenario(&Knobs {
+        traffic: "rate: 150/s".into(),
+        batching: "continuous",
+        chunked: true,
+        memory_utilization: 0.0105,
+        max_seqs: 64,
+        replicas: 1,
+        router: RouterPolicy::RoundRobin,
+        failures: true,
+        autoscale: None,
+        slow_edge: false,
+    });
     let summary = simulate(&s, Streams { seed: 1, run: 0 }).summary;
     let r = summary.requests;
     assert!(r.preemptions > 0, "{r:?}");
@@ -151,55 +180,6 @@ fn the_tight_scenarios_preempt_reject_retry_and_fail() {
         f.gpu_failures + f.server_failures > 0 && f.availability < 1.0,
         "{f:?}"
     );
-}
-
-/// A random scenario for comparing runs of decode steps with single steps: a tight KV cache
-/// (preemptions), random routers and batch limits, open or closed loop, a slow edge, parts
-/// that fail every few minutes or none.
-#[allow(clippy::too_many_arguments)]
-fn stepping_scenario(
-    rate: f64,
-    chunked: bool,
-    memory_utilization: f64,
-    max_seqs: u32,
-    replicas: u32,
-    router: RouterPolicy,
-    closed: bool,
-    failures: bool,
-) -> Scenario {
-    let router = router.name();
-    let failures = if failures {
-        "{gpu_mtbf: 20m, server_mtbf: 1h, gpu_mttr: 2m, server_mttr: 3m, max_retries: 1}"
-    } else {
-        "{enabled: false}"
-    };
-    let traffic = if closed {
-        format!("concurrency: {}", (rate / 4.0).ceil())
-    } else {
-        format!("rate: {rate}/s")
-    };
-    let yaml = format!(
-        "
-workload:
-  {traffic}
-  prompt_tokens: {{lognormal: {{median: 300, sigma: 1.0}}, max: 1000}}
-  output_tokens: {{lognormal: {{median: 60, sigma: 1.0}}, max: 1000}}
-model: gpt2
-hardware: {{gpu: l4, gpus_per_server: {replicas}}}
-fleet: {{servers: 2, router: {router}}}
-failures: {failures}
-costs: {{hardware: {{rented: {{gpu_hour: 0.8}}}}}}
-network: {{edge: {{bandwidth: 2Mb/s, latency: 3ms}}}}
-scheduler:
-  chunked_prefill: {chunked}
-  max_seqs: {max_seqs}
-  max_tokens_per_step: 1024
-  memory_utilization: {memory_utilization}
-  activation_reserve: 0
-study: {{horizon: 10m, timeseries_interval: 1m}}
-"
-    );
-    from_yaml(&yaml, "stepping").expect("valid scenario")
 }
 
 /// `a` and `b` agree to 1e-9 relative (or 1e-12 absolute near zero).
@@ -222,8 +202,23 @@ proptest! {
         failures in any::<bool>(),
         seed in 0u64..1000,
     ) {
-        let mut s =
-            stepping_scenario(rate, chunked, memory, seqs, replicas, router, closed, failures);
+        // Open or closed loop, every router, tight caches, failures or none, a slow edge.
+        let mut s = scenario(&Knobs {
+            traffic: if closed {
+                format!("concurrency: {}", (rate / 4.0).ceil())
+            } else {
+                format!("rate: {rate}/s")
+            },
+            batching: "continuous",
+            chunked,
+            memory_utilization: memory,
+            max_seqs: seqs,
+            replicas,
+            router,
+            failures,
+            autoscale: None,
+            slow_edge: true,
+        });
         let streams = Streams { seed, run: 0 };
         s.stepping = Stepping::Single;
         let single = simulate_keeping_completions(&s, streams);
