@@ -200,9 +200,11 @@ proptest! {
         router in prop::sample::select(RouterPolicy::ALL.to_vec()),
         closed in any::<bool>(),
         failures in any::<bool>(),
+        autoscale in prop::option::of((1.0..64.0f64, 0u32..120)),
         seed in 0u64..1000,
     ) {
-        // Open or closed loop, every router, tight caches, failures or none, a slow edge.
+        // Open or closed loop, every router, tight caches, failures or none, autoscaling or
+        // none, a slow edge.
         let mut s = scenario(&Knobs {
             traffic: if closed {
                 format!("concurrency: {}", (rate / 4.0).ceil())
@@ -216,7 +218,7 @@ proptest! {
             replicas,
             router,
             failures,
-            autoscale: None,
+            autoscale,
             slow_edge: true,
         });
         let streams = Streams { seed, run: 0 };
