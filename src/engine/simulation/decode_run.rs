@@ -1,15 +1,15 @@
 //! Runs of decode steps as one event ([`Stepping::Runs`]).
 //!
 //! When a replica's planned step only decodes and the batch cannot change for a while (see
-//! [`DecodeRun`]), the steps after it are not events: one event is put at the end of the
-//! run's last step, and each step's effects — its power and activity, the KV blocks it takes,
-//! the tokens it sends down the replica's edge stream, the gaps between them — are applied
-//! in order when the run is settled. A request that joins the replica during the run cuts it
-//! at the step in flight; the run's steps before the cut are settled first, so every record
-//! is as if the steps had been events. The event is put a few steps ahead at first, then twice
-//! as far each time it comes, so a run cut short costs little more than the steps it ran. Step one is planned and finished as a single step,
-//! and so is the step after the run, so every change of the batch goes through the one
-//! scheduler.
+//! [`DecodeRun`]), the steps after it are not events: one event is put at the end of a later
+//! step of the run, and each step's effects — its power and activity, the KV blocks it takes,
+//! the tokens it sends down the replica's edge stream, the gaps between them — are applied in
+//! order when the run is settled. A request that joins the replica during the run cuts it at
+//! the step in flight; the run's steps before the cut are settled first, so every record is
+//! as if the steps had been events. The event is put a few steps ahead at first, then twice
+//! as far each time it comes, so a run cut short costs little more than the steps it ran.
+//! Step one is planned and finished as a single step, and so is the step after the run, so
+//! every change of the batch goes through the one scheduler.
 
 use super::{Event, Simulation, levels_of};
 use crate::engine::Stepping;
