@@ -18,7 +18,16 @@ impl SimTime {
 
     /// The tick nearest to `seconds` (negative times clamp to zero).
     pub fn from_secs(seconds: f64) -> SimTime {
-        SimTime((seconds * TICKS_PER_SECOND).round().max(0.0) as u64)
+        // `f64::round` (half away from zero) without its library call, which every step pays:
+        // below 2⁵², `ticks − whole` is exact; above it a float has no fraction. Negative
+        // and NaN times become zero, as `as u64` saturates.
+        let ticks = seconds * TICKS_PER_SECOND;
+        let whole = ticks as u64;
+        if ticks - whole as f64 >= 0.5 {
+            SimTime(whole + 1)
+        } else {
+            SimTime(whole)
+        }
     }
 
     /// This time in seconds.
@@ -56,6 +65,21 @@ impl fmt::Display for SimTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_round_to_the_nearest_as_f64_round_does() {
+        let reference = |s: f64| (s * TICKS_PER_SECOND).round().max(0.0) as u64;
+        let mut x = 1e-10;
+        while x < 1e6 {
+            for s in [x, x * 1.000_000_7, x + 0.5e-9, x + 0.499_999_999e-9, -x] {
+                assert_eq!(SimTime::from_secs(s).0, reference(s), "{s}");
+            }
+            x *= 1.37;
+        }
+        assert_eq!(SimTime::from_secs(f64::NAN), SimTime::ZERO);
+        assert_eq!(SimTime::from_secs(2.5e-9), SimTime(3));
+        assert_eq!(SimTime::from_secs(2.4999e-9), SimTime(2));
+    }
 
     #[test]
     fn ticks_round_trip_seconds() {
