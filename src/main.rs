@@ -537,7 +537,12 @@ fn print_check(s: &fleetsim::scenario::Scenario) {
     let m = &s.memory;
     println!("{}: valid", s.name);
     println!(
-        "  fleet    {} servers × {} {} = {} GPUs → {} replicas of tp {} × pp {}",
+        "  fleet    {}{} servers × {} {} = {} GPUs → {} replicas of tp {} × pp {}",
+        if s.autoscaling.is_some() {
+            "up to "
+        } else {
+            ""
+        },
         s.fleet.servers,
         s.fleet.gpus_per_server,
         r.gpu.name,
