@@ -17,6 +17,13 @@ pub struct FleetLayout {
     pub replicas: u64,
 }
 
+/// The fewest servers a fleet of `gpus_per_server`-GPU servers may grow or shrink by, with
+/// replicas of `parallelism`: 1 when replicas pack into a server, else the servers one
+/// replica spans.
+pub fn servers_step(gpus_per_server: u32, parallelism: Parallelism) -> u64 {
+    u64::from(parallelism.gpus()).div_ceil(u64::from(gpus_per_server))
+}
+
 impl FleetLayout {
     /// Lays replicas out over `servers`, or names the `fleet` field whose number does not
     /// divide and explains why.
@@ -47,7 +54,7 @@ impl FleetLayout {
                     ),
                 ));
             }
-            let servers_per_replica = u64::from(per_replica / gpus_per_server);
+            let servers_per_replica = servers_step(gpus_per_server, parallelism);
             if servers % servers_per_replica != 0 {
                 return Err((
                     "servers",
@@ -124,6 +131,14 @@ mod tests {
 
     fn par(tensor: u32, pipeline: u32) -> Parallelism {
         Parallelism { tensor, pipeline }
+    }
+
+    #[test]
+    fn fleets_step_by_one_server_or_by_a_spanning_replica() {
+        assert_eq!(servers_step(8, par(4, 1)), 1);
+        assert_eq!(servers_step(8, par(8, 1)), 1);
+        assert_eq!(servers_step(8, par(8, 2)), 2);
+        assert_eq!(servers_step(4, par(8, 2)), 4);
     }
 
     #[test]

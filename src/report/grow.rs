@@ -2,7 +2,7 @@
 //! planned and how, the months, the orders, the warnings, the charts) and the lines printed
 //! after a plan.
 
-use super::markdown::{count, duration, percent, section, text_table, usd};
+use super::markdown::{charts_section, count, duration, percent, section, text_table, usd};
 use super::tables::{cell, write};
 use crate::grow::{GrowthResult, MonthResult, Ownership};
 use crate::scenario::Value;
@@ -346,12 +346,7 @@ pub fn grow_markdown(result: &GrowthResult, charts: &[(&str, &str)]) -> String {
     if !orders.is_empty() {
         out.push('\n');
     }
-    if !charts.is_empty() {
-        out.push_str("## Charts\n\n");
-        for (stem, title) in charts {
-            let _ = writeln!(out, "![{title}](charts/{stem}.svg)\n");
-        }
-    }
+    charts_section(&mut out, charts);
     out
 }
 

@@ -74,6 +74,18 @@ pub(crate) fn text_table(header: &[String], rows: &[Vec<String>], align: &str) -
     out
 }
 
+/// Appends `## Charts` with each `(stem, title)` chart inline from `charts/<stem>.svg`;
+/// nothing when there are none.
+pub(crate) fn charts_section(out: &mut String, charts: &[(&str, &str)]) {
+    if charts.is_empty() {
+        return;
+    }
+    out.push_str("## Charts\n\n");
+    for (stem, title) in charts {
+        let _ = writeln!(out, "![{title}](charts/{stem}.svg)\n");
+    }
+}
+
 /// Appends `## heading` and a table; `align` has one letter per column, `l` or `r`.
 pub(crate) fn section(
     out: &mut String,

@@ -1,7 +1,7 @@
 //! A sweep's tables and text: `sweep.csv` (one row per point), `sweep.md` (the capacity
 //! answer, the points per load, the charts) and the lines printed after a sweep.
 
-use super::markdown::{count, duration, percent, section, text_table, usd};
+use super::markdown::{charts_section, count, duration, percent, section, text_table, usd};
 use super::tables::{cell, write};
 use crate::sweep::{Answer, Point, SweepResult};
 use std::fmt::Write;
@@ -325,12 +325,7 @@ pub fn sweep_markdown(sweep: &SweepResult, charts: &[(&str, &str)]) -> String {
         .map(|h| if *h == "GPU" { 'l' } else { 'r' })
         .collect();
     section(&mut out, "Points", &header, &align, &rows);
-    if !charts.is_empty() {
-        out.push_str("## Charts\n\n");
-        for (stem, title) in charts {
-            let _ = writeln!(out, "![{title}](charts/{stem}.svg)\n");
-        }
-    }
+    charts_section(&mut out, charts);
     out
 }
 

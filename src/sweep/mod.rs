@@ -222,13 +222,11 @@ pub fn study_point(
 /// The fewest servers a fleet of `scenario`'s servers and pipeline depth, at tensor-parallel
 /// degree `tensor_parallel`, may step by: 1, or the servers one replica spans.
 pub fn servers_unit(scenario: &crate::scenario::Scenario, tensor_parallel: u32) -> u64 {
-    let per_replica = u64::from(tensor_parallel) * u64::from(scenario.replica.parallelism.pipeline);
-    let per_server = u64::from(scenario.fleet.gpus_per_server);
-    if per_replica > per_server {
-        per_replica / per_server
-    } else {
-        1
-    }
+    let parallelism = crate::perf_model::Parallelism {
+        tensor: tensor_parallel,
+        ..scenario.replica.parallelism
+    };
+    crate::fleet::layout::servers_step(scenario.fleet.gpus_per_server, parallelism)
 }
 
 /// Reduces a point's study to the figures a sweep reports.

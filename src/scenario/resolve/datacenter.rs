@@ -208,8 +208,7 @@ pub(super) fn autoscaling(
     d: &mut Drawer,
 ) -> Result<Autoscaling, InputError> {
     const AT: &str = "fleet.autoscaling";
-    let per_replica = u64::from(layout.parallelism.gpus());
-    let unit = per_replica.div_ceil(u64::from(layout.gpus_per_server));
+    let unit = crate::fleet::layout::servers_step(layout.gpus_per_server, layout.parallelism);
     let min_servers = match &spec.min_servers {
         Some(min) => d.value(&format!("{AT}.min_servers"), min),
         None => unit,
