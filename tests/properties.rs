@@ -3,6 +3,7 @@
 use fleetsim::engine::{Stepping, Streams, simulate, simulate_keeping_completions};
 use fleetsim::fleet::RouterPolicy;
 use fleetsim::scenario::{Scenario, from_yaml};
+use fleetsim::stats::RunMeasurements;
 use proptest::prelude::*;
 
 /// A small scenario: GPT-2 on L4s with a tight memory budget, so that KV-cache preemptions
@@ -247,6 +248,70 @@ proptest! {
                 (x.output_tokens_per_s, y.output_tokens_per_s),
             ] {
                 prop_assert!(close(p, q), "interval at {} s: {} vs {}", x.t_start_s, p, q);
+            }
+        }
+    }
+}
+
+/// One run of `s` on a pool of `threads` threads: one thread simulates the fleet as one,
+/// more cut an eligible fleet into that many parts simulated in parallel.
+fn on_threads(threads: usize, s: &Scenario, streams: Streams) -> RunMeasurements {
+    let mut s = s.clone();
+    s.run_threads = threads;
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(|| simulate_keeping_completions(&s, streams))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// With an open loop, a stateless router, no failures and no autoscaler, replicas
+    /// simulated in parallel parts give the very bits of one simulation of the fleet.
+    #[test]
+    fn replicas_in_parallel_equal_one_simulation(
+        rate in 1.0..300.0f64,
+        chunked in any::<bool>(),
+        memory in 0.0105..0.03f64,
+        seqs in 1u32..64,
+        replicas in 1u32..5,
+        random in any::<bool>(),
+        slow_edge in any::<bool>(),
+        single in any::<bool>(),
+        seed in 0u64..1000,
+    ) {
+        let mut s = scenario(&Knobs {
+            traffic: format!("rate: {rate}/s"),
+            batching: "continuous",
+            chunked,
+            memory_utilization: memory,
+            max_seqs: seqs,
+            replicas,
+            router: if random { RouterPolicy::Random } else { RouterPolicy::RoundRobin },
+            failures: false,
+            autoscale: None,
+            slow_edge,
+        });
+        if single {
+            s.stepping = Stepping::Single;
+        }
+        let streams = Streams { seed, run: 0 };
+        let one = on_threads(1, &s, streams);
+        for threads in [2, 3] {
+            let parts = on_threads(threads, &s, streams);
+            prop_assert_eq!(&parts.summary, &one.summary);
+            prop_assert_eq!(&parts.timeseries, &one.timeseries);
+            prop_assert_eq!(&parts.completions, &one.completions);
+            for (x, y) in [
+                (&parts.latency.ttft, &one.latency.ttft),
+                (&parts.latency.tpot, &one.latency.tpot),
+                (&parts.latency.itl, &one.latency.itl),
+                (&parts.latency.e2e, &one.latency.e2e),
+            ] {
+                prop_assert_eq!(x.summary(), y.summary());
+                prop_assert_eq!(x.cdf(), y.cdf());
             }
         }
     }

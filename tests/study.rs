@@ -72,14 +72,55 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     found
 }
 
-#[test]
-fn one_thread_and_two_write_identical_bytes() {
+/// One run whose replicas are independent given their arrivals (open loop, round-robin, no
+/// failures): with two threads they are simulated in two parts in parallel.
+const REPLICAS_APART: &str = "
+name: apart
+study: {seed: 5, horizon: 20m, timeseries_interval: 1m, runs: 1}
+workload:
+  rate: 30/s
+  prompt_tokens: {lognormal: {median: 400, sigma: 0.8}, max: 4000}
+  output_tokens: {lognormal: {median: 150, sigma: 0.7}, max: 1000}
+model: llama-3.1-8b
+hardware: {gpu: l40s, gpus_per_server: 4}
+fleet: {servers: 1, router: round-robin}
+failures: {enabled: false}
+network: {edge: {bandwidth: 20Mb/s, latency: 2ms}}
+costs: {hardware: {rented: {gpu_hour: 1.5}}}
+";
+
+/// Runs `text` with one thread and with two; returns the files each wrote, by name, after
+/// checking they are the same bytes.
+fn same_bytes_on_one_and_two_threads(text: &str) -> Vec<(String, Vec<u8>)> {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = scenario(dir.path(), UNCERTAIN);
+    let scenario = scenario(dir.path(), text);
     let (one, two) = (dir.path().join("one"), dir.path().join("two"));
     assert!(run(&scenario, &one, &["--threads", "1"]).status.success());
     assert!(run(&scenario, &two, &["--threads", "2"]).status.success());
     let (a, b) = (files(&one), files(&two));
+    assert_eq!(a.len(), b.len());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs between 1 and 2 threads");
+    }
+    a
+}
+
+#[test]
+fn replicas_in_parallel_write_the_bytes_of_one_simulation() {
+    let files = same_bytes_on_one_and_two_threads(REPLICAS_APART);
+    assert!(files.len() > 5, "{} files", files.len());
+    let summary = &files.iter().find(|(n, _)| n == "summary.json").unwrap().1;
+    let summary: Value = serde_json::from_slice(summary).unwrap();
+    let requests = &summary["first_run"]["results"]["requests"];
+    assert!(
+        requests["completed"].as_u64().unwrap() > 30_000,
+        "{requests}"
+    );
+}
+
+#[test]
+fn one_thread_and_two_write_identical_bytes() {
+    let a = same_bytes_on_one_and_two_threads(UNCERTAIN);
     let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
     for expected in [
         "summary.json",
@@ -95,10 +136,6 @@ fn one_thread_and_two_write_identical_bytes() {
             names.contains(&expected),
             "{expected} missing from {names:?}"
         );
-    }
-    assert_eq!(a.len(), b.len());
-    for ((name, x), (_, y)) in a.iter().zip(&b) {
-        assert!(x == y, "{name} differs between 1 and 2 threads");
     }
 }
 

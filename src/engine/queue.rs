@@ -81,6 +81,11 @@ impl<E> EventQueue<E> {
         self.heap.pop().map(|Reverse(s)| (s.time, s.event))
     }
 
+    /// The time of the earliest event, if any.
+    pub fn peek_time(&self) -> Option<SimTime> {
+        self.heap.peek().map(|Reverse(s)| s.time)
+    }
+
     /// Events pending.
     pub fn len(&self) -> usize {
         self.heap.len()
@@ -104,6 +109,7 @@ mod tests {
         q.push(SimTime(5), "d");
         q.push(SimTime(3), "b");
         assert_eq!(q.len(), 4);
+        assert_eq!(q.peek_time(), Some(SimTime(1)));
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
         assert!(q.is_empty());

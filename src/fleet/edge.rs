@@ -10,6 +10,7 @@
 //! alone exceeds the bandwidth still queues. The egress busy share adds up every stream, so
 //! above 1 it says the link is oversubscribed. Egress bytes are what the provider bills.
 
+use crate::stats::ExactSum;
 use crate::units::{Bytes, BytesPerSec, Seconds};
 
 /// The edge link a scenario gets when it sets none: 100 Gb/s each way, no latency (latencies
@@ -96,11 +97,15 @@ impl EdgeLink {
         }
     }
 
-    /// Bytes carried out and seconds spent sending them, all replicas' streams together.
-    pub fn egress_totals(&self) -> (Bytes, Seconds) {
-        let bytes = self.egress.iter().map(|d| d.bytes).sum();
-        let busy = self.egress.iter().map(|d| d.busy_s).sum();
-        (Bytes(bytes), Seconds(busy))
+    /// Bytes carried out and seconds spent sending them, all replicas' streams together,
+    /// as sums that links over other replicas add to exactly.
+    pub fn egress_totals(&self) -> (ExactSum, ExactSum) {
+        let (mut bytes, mut busy) = (ExactSum::default(), ExactSum::default());
+        for stream in &self.egress {
+            bytes.add(stream.bytes);
+            busy.add(stream.busy_s);
+        }
+        (bytes, busy)
     }
 
     /// When a request of `prompt_tokens` arriving at `now_s` reaches the router.
@@ -153,7 +158,8 @@ mod tests {
         assert_eq!(edge.response(0, 0.0, 5), 2.5);
         // Later traffic finds the link free again.
         assert_eq!(edge.response(0, 10.0, 5), 11.5);
-        assert_eq!(edge.egress_totals(), (Bytes(3000.0), Seconds(3.0)));
+        let (bytes, busy) = edge.egress_totals();
+        assert_eq!((bytes.value(), busy.value()), (3000.0, 3.0));
     }
 
     #[test]
@@ -163,6 +169,7 @@ mod tests {
         assert_eq!(edge.response(0, 0.0, 5), 1.5);
         assert_eq!(edge.response(1, 0.0, 5), 1.5);
         // Both count toward the link's load: 2 s of sending in total.
-        assert_eq!(edge.egress_totals(), (Bytes(2000.0), Seconds(2.0)));
+        let (bytes, busy) = edge.egress_totals();
+        assert_eq!((bytes.value(), busy.value()), (2000.0, 2.0));
     }
 }

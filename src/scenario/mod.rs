@@ -73,6 +73,10 @@ pub struct Scenario {
     pub seed: u64,
     /// How the engine advances steps (runs of decode steps as one event, or one by one).
     pub stepping: crate::engine::Stepping,
+    /// Threads one run may simulate its replicas on, where they are independent given their
+    /// arrivals (1: the fleet as one simulation). The study sets it from its threads and
+    /// runs; the results are the same bits whatever it is.
+    pub run_threads: usize,
     /// Which run of the study this is.
     pub run: u64,
     /// The uncertain inputs as this run drew them.

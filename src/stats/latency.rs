@@ -1,11 +1,14 @@
 //! Latency distributions in constant memory: an HDR histogram (3 significant digits, 1 µs
-//! to 27 hours) plus an exact running sum for the mean.
+//! to 27 hours) plus a running sum for the mean, in whole picoseconds so that it is the same
+//! in any order of the samples.
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
 /// Microseconds per second: the histogram's unit.
 const MICROS: f64 = 1e6;
+/// Picoseconds per second: the unit of the sum.
+const PICOS: f64 = 1e12;
 /// Largest recordable latency in microseconds (about 27.8 hours); larger values saturate.
 const HIGHEST_MICROS: u64 = 100_000_000_000;
 
@@ -13,7 +16,8 @@ const HIGHEST_MICROS: u64 = 100_000_000_000;
 #[derive(Clone, Debug)]
 pub struct LatencyStats {
     histogram: Histogram<u64>,
-    sum_s: f64,
+    /// Sum of the samples, each rounded to the picosecond.
+    sum_ps: u128,
     max_s: f64,
 }
 
@@ -22,7 +26,7 @@ impl Default for LatencyStats {
         LatencyStats {
             histogram: Histogram::new_with_bounds(1, HIGHEST_MICROS, 3)
                 .expect("static histogram bounds are valid"),
-            sum_s: 0.0,
+            sum_ps: 0,
             max_s: 0.0,
         }
     }
@@ -33,7 +37,7 @@ impl Default for LatencyStats {
 pub struct LatencySummary {
     /// Samples.
     pub count: u64,
-    /// Exact mean.
+    /// Mean (exact to the picosecond).
     pub mean_s: Option<f64>,
     /// Median.
     pub p50_s: Option<f64>,
@@ -55,7 +59,7 @@ impl LatencyStats {
     pub fn record_n(&mut self, seconds: f64, n: u64) {
         let micros = (seconds * MICROS).round().max(1.0) as u64;
         self.histogram.saturating_record_n(micros, n);
-        self.sum_s += seconds * n as f64;
+        self.sum_ps += u128::from((seconds * PICOS + 0.5) as u64) * u128::from(n);
         self.max_s = self.max_s.max(seconds);
     }
 
@@ -74,7 +78,7 @@ impl LatencyStats {
         self.histogram
             .add(&other.histogram)
             .expect("histograms of equal bounds merge");
-        self.sum_s += other.sum_s;
+        self.sum_ps += other.sum_ps;
         self.max_s = self.max_s.max(other.max_s);
     }
 
@@ -101,7 +105,7 @@ impl LatencyStats {
         let some = |v: f64| (count > 0).then_some(v);
         LatencySummary {
             count,
-            mean_s: some(self.sum_s / count.max(1) as f64),
+            mean_s: some(self.sum_ps as f64 / PICOS / count.max(1) as f64),
             p50_s: self.quantile(0.50),
             p90_s: self.quantile(0.90),
             p99_s: self.quantile(0.99),

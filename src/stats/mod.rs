@@ -2,6 +2,7 @@
 //! latency quantiles, time-weighted levels, per-interval series and the run summary.
 
 pub mod across_runs;
+pub mod exact;
 pub mod latency;
 pub mod recorder;
 pub mod slo;
@@ -9,6 +10,7 @@ pub mod summary;
 pub mod timeseries;
 
 pub use across_runs::{Spread, quantile, rank_correlation, spread};
+pub use exact::ExactSum;
 pub use latency::{LatencyStats, LatencySummary};
 pub use recorder::{Completion, Counters, LatencyDistributions, Recorder, RunMeasurements};
 pub use slo::{LatencyMetric, Slo, SloTarget};

@@ -2,12 +2,16 @@
 //! distributions, time-weighted levels and the per-interval series.
 //!
 //! Each replica's levels (requests waiting and running, KV blocks) are integrated over time
-//! on their own and added into the shared bins, so the record depends on each replica's
-//! changes coming in time order, not on the order in which different replicas report.
+//! on their own and added into the shared bins, every real-valued sum is an [`ExactSum`], and
+//! the fleet's peak queue is taken over the levels between instants: so the record depends
+//! on each replica's changes coming in time order, not on the order in which different
+//! replicas report, and records of replicas simulated apart add up to the record of one
+//! simulation of them all ([`Recorder::absorb`]).
 
+use super::ExactSum;
 use super::latency::LatencyStats;
 use super::summary::{Capacity, RunSummary, TimeSeriesRow};
-use super::timeseries::TimeSeries;
+use super::timeseries::{BinSums, TimeSeries};
 use crate::engine::time::SimTime;
 use crate::serve::{Observer, PlannedStep, Rejection};
 use crate::units::{Seconds, Watts};
@@ -22,6 +26,64 @@ pub struct Levels {
     pub running: u64,
     /// KV-cache blocks in use.
     pub kv_blocks: u64,
+}
+
+/// The most a fleet-wide level reached, taken over the levels it held between instants: a
+/// request leaving one replica and another joining a second at the same nanosecond count as
+/// one level, whichever replica reports first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeakLevel {
+    level: u64,
+    at: SimTime,
+    peak: u64,
+}
+
+impl PeakLevel {
+    /// The level changes by `delta` at `at` (changes come in time order).
+    pub fn change(&mut self, at: SimTime, delta: i64) {
+        if at > self.at {
+            self.peak = self.peak.max(self.level);
+            self.at = at;
+        }
+        self.level = self.level.checked_add_signed(delta).expect("level ≥ 0");
+    }
+
+    /// The highest level held so far, the present one included.
+    pub fn peak(&self) -> u64 {
+        self.peak.max(self.level)
+    }
+}
+
+/// What a record keeps of one replica.
+#[derive(Clone, Debug, Default)]
+struct ReplicaRecord {
+    /// Its levels now.
+    levels: Levels,
+    /// Since when they hold, seconds.
+    since_s: f64,
+    /// The most KV blocks it held.
+    peak_kv: u64,
+    /// The bin its `sums` are for.
+    bin: usize,
+    /// Its sums not yet added to that bin.
+    sums: BinSums,
+    /// Bytes its tensor-parallel all-reduces carried.
+    tensor_link_bytes: f64,
+    /// Bytes its pipeline hand-offs carried.
+    pipeline_link_bytes: f64,
+}
+
+impl ReplicaRecord {
+    /// Its sums for bin `bin` of `series`; those of the bin it reported into before are added
+    /// there first.
+    fn sums(&mut self, series: &mut TimeSeries, bin: usize) -> &mut BinSums {
+        if bin != self.bin {
+            series.bin_mut(self.bin).add_sums(&self.sums);
+            self.sums = BinSums::default();
+            self.bin = bin;
+        }
+        &mut self.sums
+    }
 }
 
 /// Plain counts over the run.
@@ -50,9 +112,9 @@ pub struct Counters {
     /// GPU-seconds of replicas down.
     pub lost_gpu_s: f64,
     /// Bytes tensor-parallel all-reduces carried.
-    pub tensor_link_bytes: f64,
+    pub tensor_link_bytes: ExactSum,
     /// Bytes pipeline hand-offs carried.
-    pub pipeline_link_bytes: f64,
+    pub pipeline_link_bytes: ExactSum,
     /// Edge bytes in (requests).
     pub edge_ingress_bytes: f64,
     /// Edge seconds transmitting requests.
@@ -61,6 +123,28 @@ pub struct Counters {
     pub edge_egress_bytes: f64,
     /// Edge seconds transmitting responses.
     pub edge_egress_busy_s: f64,
+}
+
+impl std::ops::AddAssign for Counters {
+    fn add_assign(&mut self, other: Counters) {
+        self.arrived += other.arrived;
+        self.completed += other.completed;
+        self.rejected_kv += other.rejected_kv;
+        self.rejected_budget += other.rejected_budget;
+        self.failed += other.failed;
+        self.retries += other.retries;
+        self.preemptions += other.preemptions;
+        self.output_tokens += other.output_tokens;
+        self.gpu_failures += other.gpu_failures;
+        self.server_failures += other.server_failures;
+        self.lost_gpu_s += other.lost_gpu_s;
+        self.tensor_link_bytes += other.tensor_link_bytes;
+        self.pipeline_link_bytes += other.pipeline_link_bytes;
+        self.edge_ingress_bytes += other.edge_ingress_bytes;
+        self.edge_ingress_busy_s += other.edge_ingress_busy_s;
+        self.edge_egress_bytes += other.edge_egress_bytes;
+        self.edge_egress_busy_s += other.edge_egress_busy_s;
+    }
 }
 
 /// The full latency distributions of a run, mergeable across runs.
@@ -95,7 +179,7 @@ pub struct RunMeasurements {
     pub timeseries: Vec<TimeSeriesRow>,
     /// Latency distributions.
     pub latency: LatencyDistributions,
-    /// Every completed request, in completion order, when the run was asked to keep them
+    /// Every completed request, by sequence number, when the run was asked to keep them
     /// ([`Recorder::keep_completions`]); memory then grows with the requests.
     pub completions: Option<Vec<Completion>>,
 }
@@ -123,11 +207,15 @@ pub struct Recorder {
     pub(super) counts: Counters,
     /// The fleet's levels now.
     pub(super) levels: Levels,
-    /// Each replica's levels, since when they hold, and its most KV blocks in use.
-    replicas: Vec<(Levels, f64, u64)>,
+    /// The fleet's requests waiting, for their peak.
+    waiting: PeakLevel,
+    /// Changes of the waiting requests, when the fleet's peak is taken elsewhere
+    /// ([`Recorder::log_waiting`]).
+    waiting_log: Option<Vec<(SimTime, i64)>>,
+    /// What is kept of each replica.
+    replicas: Vec<ReplicaRecord>,
     servers_on: u64,
     servers_on_since_s: f64,
-    pub(super) peak_waiting: u64,
     completions: Option<Vec<Completion>>,
 }
 
@@ -144,10 +232,11 @@ impl Recorder {
             e2e: LatencyStats::default(),
             counts: Counters::default(),
             levels: Levels::default(),
-            replicas: vec![(Levels::default(), 0.0, 0); replicas],
+            waiting: PeakLevel::default(),
+            waiting_log: None,
+            replicas: vec![ReplicaRecord::default(); replicas],
             servers_on: 0,
             servers_on_since_s: 0.0,
-            peak_waiting: 0,
             completions: None,
         }
     }
@@ -222,6 +311,7 @@ impl Recorder {
     /// watts per GPU more than idle.
     pub fn step(
         &mut self,
+        replica: usize,
         start: SimTime,
         end: SimTime,
         gpus: u32,
@@ -231,28 +321,33 @@ impl Recorder {
         let (t0, t1) = (start.secs(), end.secs());
         let duration = t1 - t0;
         let gpus = f64::from(gpus);
-        self.counts.tensor_link_bytes += step.cost.tensor_link_bytes.0;
-        self.counts.pipeline_link_bytes += step.cost.pipeline_link_bytes.0;
-        self.series.at(t0).prefill_tokens += step.prefill_tokens as f64;
+        let record = &mut self.replicas[replica];
+        record.tensor_link_bytes += step.cost.tensor_link_bytes.0;
+        record.pipeline_link_bytes += step.cost.pipeline_link_bytes.0;
+        self.series.at(t0).prefill_tokens += step.prefill_tokens;
         if duration <= 0.0 {
             return;
         }
         let (flops, bytes) = (step.cost.flops.0, step.cost.memory_bytes.0);
-        self.series.spread(t0, t1, |bin, dt| {
+        for (bin, dt) in self.series.spans(t0, t1) {
             let share = dt / duration;
-            bin.gpu_busy_s += gpus * dt;
-            bin.flops += flops * share;
-            bin.memory_bytes += bytes * share;
-            bin.active_energy_j += above_idle.0 * gpus * dt;
-        });
+            let sums = record.sums(&mut self.series, bin);
+            sums.gpu_busy_s += gpus * dt;
+            sums.flops += flops * share;
+            sums.memory_bytes += bytes * share;
+            sums.active_energy_j += above_idle.0 * gpus * dt;
+        }
     }
 
-    /// `tokens` output tokens of `bytes` reached their users at `at`.
-    pub fn output_tokens(&mut self, at: SimTime, tokens: u64, bytes: f64) {
+    /// `tokens` output tokens of replica `replica`, `bytes` over the edge, reached their
+    /// users at `at`.
+    pub fn output_tokens(&mut self, replica: usize, at: SimTime, tokens: u64, bytes: f64) {
         self.counts.output_tokens += tokens;
-        let bin = self.series.at(at.secs());
-        bin.output_tokens += tokens;
-        bin.egress_bytes += bytes;
+        let bin = self.series.index_at(at.secs());
+        self.series.bin_mut(bin).output_tokens += tokens;
+        self.replicas[replica]
+            .sums(&mut self.series, bin)
+            .egress_bytes += bytes;
     }
 
     /// Replica `replica`'s levels change at `at` by the given amounts.
@@ -266,25 +361,31 @@ impl Recorder {
     ) {
         self.integrate_replica(replica, at.secs());
         let add = |level: u64, delta: i64| level.checked_add_signed(delta).expect("level ≥ 0");
-        let (levels, _, peak_kv) = &mut self.replicas[replica];
+        let record = &mut self.replicas[replica];
+        let levels = &mut record.levels;
         levels.waiting = add(levels.waiting, waiting);
         levels.running = add(levels.running, running);
         levels.kv_blocks = add(levels.kv_blocks, kv_blocks);
-        *peak_kv = (*peak_kv).max(levels.kv_blocks);
+        record.peak_kv = record.peak_kv.max(levels.kv_blocks);
         let fleet = &mut self.levels;
         fleet.waiting = add(fleet.waiting, waiting);
         fleet.running = add(fleet.running, running);
         fleet.kv_blocks = add(fleet.kv_blocks, kv_blocks);
-        self.peak_waiting = self.peak_waiting.max(fleet.waiting);
+        if waiting != 0 {
+            self.waiting.change(at, waiting);
+            if let Some(log) = &mut self.waiting_log {
+                log.push((at, waiting));
+            }
+        }
     }
 
     /// The servers on (billed and powered) change at `at` by `delta`.
     pub fn change_servers_on(&mut self, at: SimTime, delta: i64) {
         let t = at.secs();
         let servers_on = self.servers_on as f64;
-        self.series.spread(self.servers_on_since_s, t, |bin, dt| {
-            bin.servers_on_s += servers_on * dt;
-        });
+        for (bin, dt) in self.series.spans(self.servers_on_since_s, t) {
+            self.series.bin_mut(bin).servers_on_s.add(servers_on * dt);
+        }
         self.servers_on_since_s = self.servers_on_since_s.max(t);
         self.servers_on = self
             .servers_on
@@ -294,19 +395,69 @@ impl Recorder {
 
     /// Adds replica `replica`'s levels from their last change up to `t` into the bins.
     fn integrate_replica(&mut self, replica: usize, t: f64) {
-        let (levels, since, _) = &mut self.replicas[replica];
-        let levels = *levels;
-        self.series.spread(*since, t, |bin, dt| {
-            bin.waiting_s += levels.waiting as f64 * dt;
-            bin.running_s += levels.running as f64 * dt;
-            bin.kv_blocks_s += levels.kv_blocks as f64 * dt;
-        });
-        *since = since.max(t);
+        let record = &mut self.replicas[replica];
+        let levels = record.levels;
+        for (bin, dt) in self.series.spans(record.since_s, t) {
+            let sums = record.sums(&mut self.series, bin);
+            sums.waiting_s += levels.waiting as f64 * dt;
+            sums.running_s += levels.running as f64 * dt;
+            sums.kv_blocks_s += levels.kv_blocks as f64 * dt;
+        }
+        record.since_s = record.since_s.max(t);
+    }
+
+    /// The most requests waiting in the fleet at once.
+    pub(super) fn peak_waiting(&self) -> u64 {
+        self.waiting.peak()
+    }
+
+    /// Logs every change of the waiting requests, for a record that holds only some of the
+    /// fleet's replicas: the fleet's peak is then taken from all parts' logs together
+    /// ([`Recorder::waiting_changes`]).
+    pub fn log_waiting(&mut self) {
+        self.waiting_log = Some(Vec::new());
+    }
+
+    /// The changes logged since the last call, in time order.
+    pub fn take_waiting_log(&mut self) -> Vec<(SimTime, i64)> {
+        self.waiting_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Applies the fleet's changes of waiting requests `changes`, in time order, to the
+    /// peak (for a record whose replicas were simulated apart).
+    pub fn waiting_changes(&mut self, changes: &[(SimTime, i64)]) {
+        for &(at, delta) in changes {
+            self.waiting.change(at, delta);
+        }
+    }
+
+    /// Adds the record of some of the fleet's replicas simulated apart (their steps, levels,
+    /// latencies and counts), leaving the peak of waiting requests to
+    /// [`Recorder::waiting_changes`]. The replicas' own records come along whole, sums not
+    /// yet added to a bin included, and are closed at [`Recorder::finish`] as if they had
+    /// been simulated here.
+    pub fn absorb(&mut self, part: Recorder) {
+        self.series.absorb(&part.series);
+        self.ttft.merge(&part.ttft);
+        self.tpot.merge(&part.tpot);
+        self.itl.merge(&part.itl);
+        self.e2e.merge(&part.e2e);
+        self.counts += part.counts;
+        self.levels.waiting += part.levels.waiting;
+        self.levels.running += part.levels.running;
+        self.levels.kv_blocks += part.levels.kv_blocks;
+        self.replicas.extend(part.replicas);
+        if let (Some(log), Some(more)) = (&mut self.completions, part.completions) {
+            log.extend(more);
+        }
     }
 
     /// The most KV blocks any one replica held at once.
     pub(super) fn peak_replica_kv_blocks(&self) -> u64 {
-        self.replicas.iter().map(|r| r.2).max().unwrap_or(0)
+        self.replicas.iter().map(|r| r.peak_kv).max().unwrap_or(0)
     }
 
     /// Closes the record at the horizon and works out the summary, the series rows and the
@@ -314,8 +465,17 @@ impl Recorder {
     pub fn finish(mut self, capacity: &Capacity) -> RunMeasurements {
         for replica in 0..self.replicas.len() {
             self.integrate_replica(replica, self.horizon_s);
+            let record = &mut self.replicas[replica];
+            self.series.bin_mut(record.bin).add_sums(&record.sums);
+            self.counts.tensor_link_bytes.add(record.tensor_link_bytes);
+            self.counts
+                .pipeline_link_bytes
+                .add(record.pipeline_link_bytes);
         }
         self.change_servers_on(SimTime::from_secs(self.horizon_s), 0);
+        if let Some(log) = &mut self.completions {
+            log.sort_by_key(|c| c.id);
+        }
         RunMeasurements {
             summary: RunSummary::from_record(&self, self.horizon_s, capacity),
             timeseries: super::summary::series_rows(&self.series, capacity),

@@ -1,6 +1,7 @@
 //! The figures a run reports: counts, throughput, latency, utilisation and energy, and the
 //! per-interval rows of the time series.
 
+use super::ExactSum;
 use super::latency::LatencySummary;
 use super::recorder::Recorder;
 use super::timeseries::TimeSeries;
@@ -178,7 +179,9 @@ impl RunSummary {
     /// The summary of a finished record.
     pub(super) fn from_record(r: &Recorder, horizon_s: f64, c: &Capacity) -> RunSummary {
         let bins = r.series.bins();
-        let total = |f: fn(&super::timeseries::Bin) -> f64| bins.iter().map(f).sum::<f64>();
+        let total = |f: fn(&super::timeseries::Bin) -> ExactSum| {
+            bins.iter().map(f).sum::<ExactSum>().value()
+        };
         let n = &r.counts;
         let servers_on_mean = total(|b| b.servers_on_s) / horizon_s;
         // Seconds of the whole fleet's capacity on: the horizon when every server is.
@@ -204,7 +207,8 @@ impl RunSummary {
                 output_tokens: n.output_tokens,
                 requests_per_s: n.completed as f64 / horizon_s,
                 output_tokens_per_s: n.output_tokens as f64 / horizon_s,
-                prefill_tokens_per_s: total(|b| b.prefill_tokens) / horizon_s,
+                prefill_tokens_per_s: bins.iter().map(|b| b.prefill_tokens).sum::<u64>() as f64
+                    / horizon_s,
             },
             latency: Latencies {
                 ttft: r.ttft.summary(),
@@ -222,7 +226,7 @@ impl RunSummary {
                     c.kv_blocks as f64,
                 ),
                 waiting_mean: total(|b| b.waiting_s) / horizon_s,
-                waiting_max: r.peak_waiting,
+                waiting_max: r.peak_waiting(),
                 running_mean,
                 batch_mean: ratio(running_mean * horizon_s, c.replicas as f64 * on_s),
                 servers_on_mean,
@@ -237,8 +241,8 @@ impl RunSummary {
                 edge_egress_gb: n.edge_egress_bytes / 1e9,
                 edge_ingress_busy: n.edge_ingress_busy_s / horizon_s,
                 edge_egress_busy: n.edge_egress_busy_s / horizon_s,
-                tensor_parallel_gb: n.tensor_link_bytes / 1e9,
-                pipeline_parallel_gb: n.pipeline_link_bytes / 1e9,
+                tensor_parallel_gb: n.tensor_link_bytes.value() / 1e9,
+                pipeline_parallel_gb: n.pipeline_link_bytes.value() / 1e9,
             },
             reliability: Reliability {
                 gpu_failures: n.gpu_failures,
@@ -299,10 +303,12 @@ pub(super) fn series_rows(series: &TimeSeries, c: &Capacity) -> Vec<TimeSeriesRo
         .enumerate()
         .map(|(index, bin)| {
             let (start, dt) = series.span(index);
-            let servers_on = bin.servers_on_s / dt;
+            let servers_on_s = bin.servers_on_s.value();
+            let active_energy_j = bin.active_energy_j.value();
+            let servers_on = servers_on_s / dt;
             // Seconds of the whole fleet's capacity on in this interval.
-            let on_s = ratio(bin.servers_on_s, c.servers as f64);
-            let gpu_power_w = (c.idle_power_w * on_s + bin.active_energy_j) / dt;
+            let on_s = ratio(servers_on_s, c.servers as f64);
+            let gpu_power_w = (c.idle_power_w * on_s + active_energy_j) / dt;
             TimeSeriesRow {
                 t_start_s: start,
                 duration_s: dt,
@@ -312,14 +318,14 @@ pub(super) fn series_rows(series: &TimeSeries, c: &Capacity) -> Vec<TimeSeriesRo
                 failed: bin.failed,
                 preemptions: bin.preemptions,
                 output_tokens_per_s: bin.output_tokens as f64 / dt,
-                prefill_tokens_per_s: bin.prefill_tokens / dt,
-                waiting_mean: bin.waiting_s / dt,
-                running_mean: bin.running_s / dt,
-                gpu_busy: ratio(bin.gpu_busy_s, c.gpus as f64 * on_s),
-                flops_util: ratio(bin.flops, c.peak_flops * on_s),
-                memory_bw_util: ratio(bin.memory_bytes, c.memory_bandwidth * on_s),
-                kv_cache: ratio(bin.kv_blocks_s, c.kv_blocks as f64 * on_s),
-                egress_mbit_per_s: bin.egress_bytes * 8.0 / 1e6 / dt,
+                prefill_tokens_per_s: bin.prefill_tokens as f64 / dt,
+                waiting_mean: bin.waiting_s.value() / dt,
+                running_mean: bin.running_s.value() / dt,
+                gpu_busy: ratio(bin.gpu_busy_s.value(), c.gpus as f64 * on_s),
+                flops_util: ratio(bin.flops.value(), c.peak_flops * on_s),
+                memory_bw_util: ratio(bin.memory_bytes.value(), c.memory_bandwidth * on_s),
+                kv_cache: ratio(bin.kv_blocks_s.value(), c.kv_blocks as f64 * on_s),
+                egress_mbit_per_s: bin.egress_bytes.value() * 8.0 / 1e6 / dt,
                 gpu_power_kw: gpu_power_w / 1e3,
                 servers_on,
             }

@@ -1,6 +1,9 @@
 //! Per-interval accumulators over the simulated horizon: counts land in the bin of their
 //! time (tokens that reach users after the horizon, in the last), spans (steps, queue
-//! levels) are split across the bins they overlap.
+//! levels) are split across the bins they overlap. Real-valued sums are [`ExactSum`]s, so a
+//! bin is the same whatever the order its terms came in.
+
+use super::ExactSum;
 
 /// What one interval accumulates.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -16,11 +19,57 @@ pub struct Bin {
     /// Output tokens that reached their users.
     pub output_tokens: u64,
     /// Bytes of those tokens over the edge link.
-    pub egress_bytes: f64,
+    pub egress_bytes: ExactSum,
     /// Prompt (or recomputed) tokens processed.
-    pub prefill_tokens: f64,
+    pub prefill_tokens: u64,
     /// Preemptions.
     pub preemptions: u64,
+    /// GPU-seconds spent inside steps.
+    pub gpu_busy_s: ExactSum,
+    /// FLOPs done.
+    pub flops: ExactSum,
+    /// Bytes moved in GPU memory.
+    pub memory_bytes: ExactSum,
+    /// GPU energy above idle, in joules.
+    pub active_energy_j: ExactSum,
+    /// ∫ requests waiting dt.
+    pub waiting_s: ExactSum,
+    /// ∫ requests running dt.
+    pub running_s: ExactSum,
+    /// ∫ KV blocks in use dt.
+    pub kv_blocks_s: ExactSum,
+    /// ∫ servers on (billed and powered) dt.
+    pub servers_on_s: ExactSum,
+}
+
+impl std::ops::AddAssign<&Bin> for Bin {
+    fn add_assign(&mut self, other: &Bin) {
+        self.arrivals += other.arrivals;
+        self.rejected += other.rejected;
+        self.failed += other.failed;
+        self.completions += other.completions;
+        self.output_tokens += other.output_tokens;
+        self.egress_bytes += other.egress_bytes;
+        self.prefill_tokens += other.prefill_tokens;
+        self.preemptions += other.preemptions;
+        self.gpu_busy_s += other.gpu_busy_s;
+        self.flops += other.flops;
+        self.memory_bytes += other.memory_bytes;
+        self.active_energy_j += other.active_energy_j;
+        self.waiting_s += other.waiting_s;
+        self.running_s += other.running_s;
+        self.kv_blocks_s += other.kv_blocks_s;
+        self.servers_on_s += other.servers_on_s;
+    }
+}
+
+/// Real-valued sums one replica adds to one bin, in plain floating point in the order the
+/// replica reports them; they join the bin's [`ExactSum`]s when the replica moves on to
+/// another bin, so the costly exact sums are taken once per replica and bin, not per step.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BinSums {
+    /// Bytes of output tokens over the edge link.
+    pub egress_bytes: f64,
     /// GPU-seconds spent inside steps.
     pub gpu_busy_s: f64,
     /// FLOPs done.
@@ -35,8 +84,20 @@ pub struct Bin {
     pub running_s: f64,
     /// ∫ KV blocks in use dt.
     pub kv_blocks_s: f64,
-    /// ∫ servers on (billed and powered) dt.
-    pub servers_on_s: f64,
+}
+
+impl Bin {
+    /// Adds one replica's sums.
+    pub fn add_sums(&mut self, sums: &BinSums) {
+        self.egress_bytes.add(sums.egress_bytes);
+        self.gpu_busy_s.add(sums.gpu_busy_s);
+        self.flops.add(sums.flops);
+        self.memory_bytes.add(sums.memory_bytes);
+        self.active_energy_j.add(sums.active_energy_j);
+        self.waiting_s.add(sums.waiting_s);
+        self.running_s.add(sums.running_s);
+        self.kv_blocks_s.add(sums.kv_blocks_s);
+    }
 }
 
 /// Bins of equal width from time zero to the horizon (the last may be shorter).
@@ -69,29 +130,47 @@ impl TimeSeries {
         (start, (start + self.interval_s).min(self.horizon_s) - start)
     }
 
+    /// Adds the bins of `other`, a series over the same intervals.
+    pub fn absorb(&mut self, other: &TimeSeries) {
+        debug_assert_eq!(self.bins.len(), other.bins.len());
+        for (bin, more) in self.bins.iter_mut().zip(&other.bins) {
+            *bin += more;
+        }
+    }
+
     /// The bin containing time `t`; the last bin for times at or after the horizon.
     pub fn at(&mut self, t: f64) -> &mut Bin {
-        let last = self.bins.len() - 1;
-        let index = ((t.max(0.0) / self.interval_s) as usize).min(last);
+        let index = self.index_at(t);
         &mut self.bins[index]
     }
 
-    /// Calls `apply(bin, overlap_seconds)` for each bin that `[start, end)` overlaps, after
-    /// clipping to the horizon.
-    pub fn spread(&mut self, start: f64, end: f64, mut apply: impl FnMut(&mut Bin, f64)) {
+    /// The index of the bin containing time `t` (the last for times at or after the horizon).
+    pub fn index_at(&self, t: f64) -> usize {
+        ((t.max(0.0) / self.interval_s) as usize).min(self.bins.len() - 1)
+    }
+
+    /// Bin `index`.
+    pub fn bin_mut(&mut self, index: usize) -> &mut Bin {
+        &mut self.bins[index]
+    }
+
+    /// The bins that `[start, end)` overlaps after clipping to the horizon, with the seconds
+    /// of overlap: pairs of (bin index, seconds).
+    pub fn spans(&self, start: f64, end: f64) -> impl Iterator<Item = (usize, f64)> + use<> {
+        let (interval, bins) = (self.interval_s, self.bins.len());
         let end = end.min(self.horizon_s);
-        if end <= start {
-            return;
-        }
-        let first = (start / self.interval_s) as usize;
-        let mut index = first.min(self.bins.len() - 1);
+        let mut index = ((start / interval) as usize).min(bins - 1);
         let mut from = start;
-        while from < end && index < self.bins.len() {
-            let bin_end = ((index + 1) as f64 * self.interval_s).min(end);
-            apply(&mut self.bins[index], bin_end - from);
+        std::iter::from_fn(move || {
+            if from >= end || index >= bins {
+                return None;
+            }
+            let bin_end = ((index + 1) as f64 * interval).min(end);
+            let span = (index, bin_end - from);
             from = bin_end;
             index += 1;
-        }
+            Some(span)
+        })
     }
 }
 
@@ -104,9 +183,9 @@ mod tests {
         let mut series = TimeSeries::new(60.0, 150.0);
         assert_eq!(series.bins().len(), 3);
         assert_eq!(series.span(2), (120.0, 30.0));
-        series.spread(50.0, 200.0, |bin, dt| bin.gpu_busy_s += dt);
-        let busy: Vec<f64> = series.bins().iter().map(|b| b.gpu_busy_s).collect();
-        assert_eq!(busy, vec![10.0, 60.0, 30.0]);
+        let spans: Vec<(usize, f64)> = series.spans(50.0, 200.0).collect();
+        assert_eq!(spans, vec![(0, 10.0), (1, 60.0), (2, 30.0)]);
+        assert_eq!(series.spans(70.0, 70.0).count(), 0);
         series.at(59.9).arrivals += 1;
         series.at(150.0).arrivals += 1;
         assert_eq!(series.bins()[0].arrivals, 1);

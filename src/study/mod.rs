@@ -190,10 +190,15 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, InputErr
 pub fn run_study(file: &ScenarioFile, options: &Options) -> Result<StudyResult, Error> {
     let runs = file.runs();
     // Resolve every run first, so that a bad draw stops the study before any work.
-    let scenarios = (0..runs)
+    let mut scenarios = (0..runs)
         .map(|i| file.scenario(i))
         .collect::<Result<Vec<_>, InputError>>()?;
     let pool = thread_pool(options.threads)?;
+    // Threads the runs leave idle go to each run's replicas (one run on many cores).
+    let run_threads = (pool.current_num_threads() / scenarios.len().max(1)).max(1);
+    for scenario in &mut scenarios {
+        scenario.run_threads = run_threads;
+    }
     let bar = if options.progress {
         ProgressBar::with_draw_target(Some(runs), ProgressDrawTarget::stderr())
     } else {

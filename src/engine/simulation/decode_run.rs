@@ -212,7 +212,7 @@ impl Simulation<'_> {
         let seen = SimTime::from_secs(self.edge.response(index, end.secs(), tokens)).max(end);
         self.recorder.inter_token(seen - last_seen, tokens);
         let bytes = self.scenario.edge.response_bytes_per_token * tokens as f64;
-        self.recorder.output_tokens(seen, tokens, bytes);
+        self.recorder.output_tokens(index, seen, tokens, bytes);
         self.slots[index].run.as_mut().expect("a run").last_seen = seen;
     }
 
@@ -234,7 +234,7 @@ impl Simulation<'_> {
             cost,
             prefill_tokens: 0,
         };
-        self.record_step(start, end, &planned);
+        self.record_step(index, start, end, &planned);
         let run = self.slots[index].run.as_mut().expect("a run");
         run.end = end;
         run.finish_next = true;

@@ -6,6 +6,7 @@
 //! the requests in flight and nothing else that grows with the day.
 
 mod decode_run;
+mod parallel;
 mod scaling;
 
 use decode_run::{RunState, step_end};
@@ -117,53 +118,59 @@ pub fn simulate_keeping_completions(scenario: &Scenario, streams: Streams) -> Ru
 }
 
 fn simulate_with(scenario: &Scenario, streams: Streams, keep: bool) -> RunMeasurements {
-    let replica_count = scenario.fleet.replicas as usize;
-    let template = Slot {
-        replica: Replica::new(
-            scenario.scheduler,
-            KvCache::new(scenario.kv_block_tokens, scenario.kv_blocks_per_replica),
-        ),
-        down: 0,
-        epoch: 0,
-        down_since: SimTime::ZERO,
-        serving: true,
-        run: None,
-    };
-    let mut sim = Simulation {
-        scenario,
-        perf: PerfModel::new(&scenario.replica),
-        slots: vec![template; replica_count],
-        healthy: replica_count,
-        router: Router::new(scenario.router, replica_count),
-        routing_rng: streams.rng(Stream::Routing),
-        edge: EdgeLink::new(scenario.edge, replica_count),
-        failures: scenario
-            .failures
-            .map(|model| Failures::new(model, scenario.fleet)),
-        failure_rng: streams.rng(Stream::Failures),
-        scaler: scenario.autoscaling.map(Scaler::new),
-        runs: false,
-        queue: EventQueue::new(),
-        source: RequestSource::new(&scenario.workload, &streams),
-        recorder: Recorder::new(
-            scenario.horizon.0,
-            scenario.timeseries_interval.0,
-            replica_count,
-        ),
-        horizon: SimTime::from_secs(scenario.horizon.0),
-    };
+    if let Some(parts) = parallel::parts(scenario) {
+        return parallel::simulate(scenario, streams, keep, parts);
+    }
+    let mut sim = Simulation::new(scenario, &streams, scenario.fleet.replicas as usize);
     if keep {
         sim.recorder.keep_completions();
     }
     sim.run();
     sim.close();
-    let capacity = sim.capacity();
-    sim.recorder.finish(&capacity)
+    sim.recorder.finish(&capacity(scenario, &sim.perf))
+}
+
+impl<'a> Simulation<'a> {
+    /// A run of `scenario` over `replicas` replicas (the fleet's, or the part of them
+    /// simulated apart), before anything happens.
+    fn new(scenario: &'a Scenario, streams: &Streams, replicas: usize) -> Simulation<'a> {
+        let template = Slot {
+            replica: Replica::new(
+                scenario.scheduler,
+                KvCache::new(scenario.kv_block_tokens, scenario.kv_blocks_per_replica),
+            ),
+            down: 0,
+            epoch: 0,
+            down_since: SimTime::ZERO,
+            serving: true,
+            run: None,
+        };
+        let mut sim = Simulation {
+            scenario,
+            perf: PerfModel::new(&scenario.replica),
+            slots: vec![template; replicas],
+            healthy: replicas,
+            router: Router::new(scenario.router, replicas),
+            routing_rng: streams.rng(Stream::Routing),
+            edge: EdgeLink::new(scenario.edge, replicas),
+            failures: scenario
+                .failures
+                .map(|model| Failures::new(model, scenario.fleet)),
+            failure_rng: streams.rng(Stream::Failures),
+            scaler: scenario.autoscaling.map(Scaler::new),
+            runs: false,
+            queue: EventQueue::new(),
+            source: RequestSource::new(&scenario.workload, streams),
+            recorder: Recorder::new(scenario.horizon.0, scenario.timeseries_interval.0, replicas),
+            horizon: SimTime::from_secs(scenario.horizon.0),
+        };
+        sim.runs = sim.runs_allowed();
+        sim
+    }
 }
 
 impl Simulation<'_> {
     fn run(&mut self) {
-        self.runs = self.runs_allowed();
         self.switch_on_first_servers();
         self.schedule_first_arrivals();
         self.schedule_next_failure(SimTime::ZERO);
@@ -171,31 +178,36 @@ impl Simulation<'_> {
             if now >= self.horizon {
                 break;
             }
-            match event {
-                Event::Arrival(request) => self.arrive(now, request),
-                Event::AtRouter(request) => self.route(now, request.into()),
-                Event::StepDone {
-                    replica,
-                    epoch,
-                    emits,
-                } => {
-                    if self.slots[replica as usize].epoch == epoch {
-                        self.step_done(now, replica as usize, emits);
-                    }
+            self.handle(now, event);
+        }
+    }
+
+    /// Handles `event`, due at `now`.
+    fn handle(&mut self, now: SimTime, event: Event) {
+        match event {
+            Event::Arrival(request) => self.arrive(now, request),
+            Event::AtRouter(request) => self.route(now, request.into()),
+            Event::StepDone {
+                replica,
+                epoch,
+                emits,
+            } => {
+                if self.slots[replica as usize].epoch == epoch {
+                    self.step_done(now, replica as usize, emits);
                 }
-                Event::RunDone { replica, epoch } => {
-                    if self.slots[replica as usize].epoch == epoch {
-                        self.run_done(now, replica as usize);
-                    }
+            }
+            Event::RunDone { replica, epoch } => {
+                if self.slots[replica as usize].epoch == epoch {
+                    self.run_done(now, replica as usize);
                 }
-                Event::Failure(part) => self.fail(now, part),
-                Event::Repair(part) => self.repair(now, part),
-                Event::Autoscale => self.autoscale(now),
-                Event::Booted { unit, boot } => {
-                    let scaler = self.scaler.as_mut().expect("autoscaling is on");
-                    if scaler.boot_ended(unit as usize, boot) {
-                        self.serve_unit(now, unit as usize, true);
-                    }
+            }
+            Event::Failure(part) => self.fail(now, part),
+            Event::Repair(part) => self.repair(now, part),
+            Event::Autoscale => self.autoscale(now),
+            Event::Booted { unit, boot } => {
+                let scaler = self.scaler.as_mut().expect("autoscaling is on");
+                if scaler.boot_ended(unit as usize, boot) {
+                    self.serve_unit(now, unit as usize, true);
                 }
             }
         }
@@ -212,7 +224,7 @@ impl Simulation<'_> {
         let (egress_bytes, egress_busy) = self.edge.egress_totals();
         self.recorder.edge_traffic(
             (ingress.bytes().0, ingress.busy().0),
-            (egress_bytes.0, egress_busy.0),
+            (egress_bytes.value(), egress_busy.value()),
         );
     }
 
@@ -257,7 +269,15 @@ impl Simulation<'_> {
 
     fn arrive(&mut self, now: SimTime, request: Request) {
         self.recorder.arrival(now);
+        self.send_in(now, request);
+        // Drawn after this request was sent on, so that it reaches the router before a later
+        // one arriving at the instant it does: requests are routed in arrival order.
         self.schedule_next_arrival();
+    }
+
+    /// Sends a request that arrived at `now` over the edge link to the router, unless no
+    /// replica can ever serve it.
+    fn send_in(&mut self, now: SimTime, request: Request) {
         // Replicas are identical: one that can never serve the request means none can.
         if let Err(why) = self.slots[0].replica.admits(&request) {
             self.recorder.rejected(now, why);
@@ -288,6 +308,11 @@ impl Simulation<'_> {
             self.client_done(now, false);
             return;
         };
+        self.deliver(now, index, attempt);
+    }
+
+    /// Hands an attempt to replica `index`.
+    fn deliver(&mut self, now: SimTime, index: usize, attempt: Attempt) {
         self.cut_run(now, index);
         let before = levels_of(&self.slots[index].replica);
         self.slots[index].replica.enqueue(attempt);
@@ -317,7 +342,8 @@ impl Simulation<'_> {
             .replica
             .finish_step(seen, &mut self.recorder);
         debug_assert_eq!(finished.emitted, u64::from(emits));
-        self.recorder.output_tokens(seen, finished.emitted, bytes);
+        self.recorder
+            .output_tokens(index, seen, finished.emitted, bytes);
         self.note_level_change(now, index, before);
         (seen, finished)
     }
@@ -332,7 +358,7 @@ impl Simulation<'_> {
         self.note_level_change(now, index, before);
         let Some(step) = planned else { return };
         let end = step_end(now, &step.cost);
-        self.record_step(now, end, &step);
+        self.record_step(index, now, end, &step);
         let emits = step.work.logits as u32;
         if self.runs && self.start_run(now, index, end, emits) {
             return;
@@ -348,12 +374,13 @@ impl Simulation<'_> {
         );
     }
 
-    /// Records a step's activity and power from `start` to `end`.
-    fn record_step(&mut self, start: SimTime, end: SimTime, step: &PlannedStep) {
+    /// Records replica `index`'s step's activity and power from `start` to `end`.
+    fn record_step(&mut self, index: usize, start: SimTime, end: SimTime, step: &PlannedStep) {
         let power = self.scenario.gpu_power;
         let above_idle = power.power(self.perf.activity(&step.cost, end - start)) - power.idle;
         let gpus = self.scenario.replica.parallelism.gpus();
-        self.recorder.step(start, end, gpus, step, above_idle);
+        self.recorder
+            .step(index, start, end, gpus, step, above_idle);
     }
 
     /// A part fails: the replicas on it go down and their requests are retried elsewhere.
@@ -433,19 +460,19 @@ impl Simulation<'_> {
             }
         }
     }
+}
 
-    fn capacity(&self) -> Capacity {
-        let s = self.scenario;
-        let gpus = s.fleet.gpus();
-        Capacity {
-            servers: s.fleet.servers,
-            gpus,
-            replicas: s.fleet.replicas,
-            kv_blocks: s.kv_blocks_per_replica * s.fleet.replicas,
-            peak_flops: self.perf.replica_peak().0 * s.fleet.replicas as f64,
-            memory_bandwidth: s.replica.gpu.memory_bandwidth.0 * gpus as f64,
-            idle_power_w: s.gpu_power.idle.0 * gpus as f64,
-        }
+/// What the whole fleet of `s` can hold and do, for the record's shares.
+fn capacity(s: &Scenario, perf: &PerfModel) -> Capacity {
+    let gpus = s.fleet.gpus();
+    Capacity {
+        servers: s.fleet.servers,
+        gpus,
+        replicas: s.fleet.replicas,
+        kv_blocks: s.kv_blocks_per_replica * s.fleet.replicas,
+        peak_flops: perf.replica_peak().0 * s.fleet.replicas as f64,
+        memory_bandwidth: s.replica.gpu.memory_bandwidth.0 * gpus as f64,
+        idle_power_w: s.gpu_power.idle.0 * gpus as f64,
     }
 }
 

@@ -271,6 +271,7 @@ fn resolve_drawn(
         description: spec.description.trim().to_string(),
         seed: study.seed,
         stepping: crate::engine::Stepping::default(),
+        run_threads: 1,
         run: d.run(),
         inputs: Vec::new(),
         horizon: study.horizon,
