@@ -273,12 +273,25 @@ enum CatalogPart {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::from(error.exit_code() as u8)
         }
+    }
+}
+
+/// Gives SIGPIPE back its default action, as command-line tools have it: `fleetsim … | head`
+/// then ends quietly when `head` stops reading, instead of panicking on the closed pipe (Rust
+/// programs ignore SIGPIPE unless told otherwise).
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any other thread exists; SIG_DFL is a valid
+    // action for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -372,3 +372,25 @@ fn single_steps_give_the_figures_of_runs_of_steps() {
         assert!(equal, "{key}: {a} with runs, {b} one step at a time");
     }
 }
+
+/// A reader that stops early (`fleetsim … | head`) ends the output quietly, without a panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    // A pipe whose reading end is closed before fleetsim starts: its first line meets it.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["catalog", "gpus"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    const SIGPIPE: i32 = 13;
+    assert_eq!(output.status.signal(), Some(SIGPIPE), "{:?}", output.status);
+}
