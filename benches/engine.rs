@@ -1,5 +1,6 @@
 //! Speed of the simulator's parts and of the whole: event-queue operations, one perf-model
-//! step, and simulated requests per second on the reference workload (`reference.yaml`).
+//! step, and simulated requests per second on the reference workload (`reference.yaml`),
+//! on one thread and with its replicas in two parts on two threads.
 //!
 //! `cargo bench --bench engine`; one group with `cargo bench --bench engine -- end_to_end`.
 
@@ -67,6 +68,18 @@ fn end_to_end(c: &mut Criterion) {
     group.throughput(Throughput::Elements(requests));
     group.bench_function("reference_1m_requests", |b| {
         b.iter(|| simulate(black_box(&scenario), Streams { seed: 1, run: 0 }))
+    });
+    // The same run, its 16 replicas in two parts on two threads (the same bits).
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a pool of two threads");
+    let parallel = Scenario {
+        run_threads: 2,
+        ..scenario
+    };
+    group.bench_function("reference_1m_requests_2_threads", |b| {
+        b.iter(|| two.install(|| simulate(black_box(&parallel), Streams { seed: 1, run: 0 })))
     });
     group.finish();
 }
