@@ -5,6 +5,7 @@ pub mod across_runs;
 pub mod latency;
 pub mod recorder;
 pub mod slo;
+pub mod special;
 pub mod summary;
 pub mod timeseries;
 
