@@ -47,6 +47,7 @@ pub mod engine;
 pub mod error;
 pub mod estimate;
 pub mod facility;
+pub mod fit;
 pub mod fleet;
 pub mod grow;
 pub mod perf_model;

@@ -2,11 +2,14 @@
 
 use clap::{Parser, Subcommand};
 use fleetsim::catalog::Catalog;
+use fleetsim::fit::{self, LengthModel};
 use fleetsim::perf_model::DEFAULTS;
 use fleetsim::perf_model::ModelShape;
 use fleetsim::study::{Options, run_study};
 use fleetsim::units::{HumanUnit, Ratio, Seconds, si};
 use fleetsim::validate::{self, Subset};
+use fleetsim::workload::Trace;
+use fleetsim::workload::trace::{BadRows, TraceFormat};
 use fleetsim::{Error, autoscale, estimate, grow, report, scenario, sweep};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -138,10 +141,30 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Fit a workload to a trace (Azure, BurstGPT or Mooncake) and print it as a scenario's
+    /// `workload:` section — rate, daily profile, burstiness, lengths — with the goodness of
+    /// fit.
+    Fit {
+        /// The trace file.
+        trace: PathBuf,
+        /// The trace's format: azure, burstgpt or mooncake (default: told by its first line).
+        #[arg(long, value_parser = |t: &str| t.parse::<TraceFormat>())]
+        format: Option<TraceFormat>,
+        /// Length distributions written: lognormal, the trace's quantiles, or auto (the
+        /// lognormal when its p50, p90 and p99 are within 5% of the trace's).
+        #[arg(long, value_enum, default_value_t = Lengths::Auto)]
+        lengths: Lengths,
+        /// Leave out rows that cannot be read, and count them, instead of stopping.
+        #[arg(long)]
+        skip_bad_rows: bool,
+    },
     /// Check a scenario and print the fleet it describes, without simulating.
     Check {
         /// The scenario YAML file.
         scenario: PathBuf,
+        /// Leave out rows of the scenario's trace that cannot be read, and count them.
+        #[arg(long)]
+        skip_bad_rows: bool,
     },
     /// Estimate a scenario's day in closed form, without simulating: tokens → FLOPs and bytes
     /// → GPU-seconds → GPUs needed → power → cost, each step with its formula and numbers.
@@ -160,6 +183,9 @@ enum Command {
         /// (workload.concurrency).
         #[arg(long, value_parser = volume)]
         requests_per_day: Option<f64>,
+        /// Leave out rows of the scenario's trace that cannot be read, and count them.
+        #[arg(long)]
+        skip_bad_rows: bool,
     },
     /// List the built-in GPUs and models with their key figures.
     Catalog {
@@ -234,6 +260,10 @@ struct StudyArgs {
     /// one event; the results are the same, only slower.
     #[arg(long)]
     single_step: bool,
+    /// Leave out rows of the scenario's trace that cannot be read, and count them in the
+    /// summary, instead of stopping.
+    #[arg(long)]
+    skip_bad_rows: bool,
 }
 
 /// Ctrl-C stops a study between runs; the previous results stay as they were.
@@ -242,7 +272,7 @@ static CANCEL: AtomicBool = AtomicBool::new(false);
 impl StudyArgs {
     /// The scenario at `path` with the seed and runs given on the command line.
     fn load(&self, path: &std::path::Path) -> Result<scenario::ScenarioFile, Error> {
-        let mut file = scenario::load(path)?;
+        let mut file = scenario::load(path, bad_rows(self.skip_bad_rows))?;
         if let Some(seed) = self.seed {
             file.set_seed(seed);
         }
@@ -253,6 +283,18 @@ impl StudyArgs {
             file.set_runs(runs);
         }
         Ok(file)
+    }
+
+    /// The rows of the trace the scenario replays, unless quiet: what a sweep, an
+    /// autoscaling comparison or a growth plan reads (a run's summary has them).
+    fn print_trace(&self, file: &scenario::ScenarioFile) -> Result<(), Error> {
+        if !self.quiet {
+            if let Some(replay) = file.scenario(0)?.workload.replay() {
+                let trace = report::document::TraceInfo::of(replay);
+                println!("trace: {}", report::markdown::trace_rows(&trace));
+            }
+        }
+        Ok(())
     }
 
     /// Study options: threads, a progress bar on a terminal, Ctrl-C caught.
@@ -270,6 +312,19 @@ impl StudyArgs {
 enum CatalogPart {
     Gpus,
     Models,
+}
+
+/// `fit --lengths`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Lengths {
+    Auto,
+    Lognormal,
+    Quantiles,
+}
+
+/// `--skip-bad-rows` as the trace reader takes it.
+fn bad_rows(skip: bool) -> BadRows {
+    if skip { BadRows::Skip } else { BadRows::Reject }
 }
 
 fn main() -> ExitCode {
@@ -342,6 +397,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             study: args,
         } => {
             let mut file = args.load(&path)?;
+            args.print_trace(&file)?;
             let overrides = sweep::Overrides {
                 servers: servers.map(|s| s.0),
                 gpus: gpus.map(|g| g.0),
@@ -377,6 +433,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             study: args,
         } => {
             let mut file = args.load(&path)?;
+            args.print_trace(&file)?;
             let options = args.options();
             let started = Instant::now();
             let comparison = autoscale::compare(&mut file, &options)?;
@@ -409,6 +466,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             study: args,
         } => {
             let mut file = args.load(&path)?;
+            args.print_trace(&file)?;
             let overrides = grow::Overrides {
                 months,
                 lead_time,
@@ -481,8 +539,27 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Check { scenario: path } => {
-            let scenario = scenario::load(&path)?.scenario(0)?;
+        Command::Fit {
+            trace: path,
+            format,
+            lengths,
+            skip_bad_rows,
+        } => {
+            let trace = Trace::read(&path, format, bad_rows(skip_bad_rows))?;
+            let lengths = match lengths {
+                Lengths::Auto => LengthModel::Auto,
+                Lengths::Lognormal => LengthModel::LogNormal,
+                Lengths::Quantiles => LengthModel::Quantiles,
+            };
+            let fitted = fit::fit_trace(&trace, lengths).map_err(|e| e.in_file(&path))?;
+            print!("{}", fit::yaml::render(&fitted));
+            Ok(())
+        }
+        Command::Check {
+            scenario: path,
+            skip_bad_rows,
+        } => {
+            let scenario = scenario::load(&path, bad_rows(skip_bad_rows))?.scenario(0)?;
             print_check(&scenario);
             Ok(())
         }
@@ -491,8 +568,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             results,
             utilization,
             requests_per_day,
+            skip_bad_rows,
         } => {
-            let scenario = scenario::load(&path)?.scenario(0)?;
+            let scenario = scenario::load(&path, bad_rows(skip_bad_rows))?.scenario(0)?;
             let options = estimate::Options {
                 utilization,
                 requests_per_day,
@@ -582,6 +660,10 @@ fn print_check(s: &fleetsim::scenario::Scenario) {
         s.workload.arrivals,
         s.horizon.0 / 3600.0
     );
+    if let Some(replay) = s.workload.replay() {
+        let trace = report::document::TraceInfo::of(replay);
+        println!("  trace    {}", report::markdown::trace_rows(&trace));
+    }
 }
 
 fn print_sources<'a>(entries: impl Iterator<Item = (&'a String, &'a String)>) {

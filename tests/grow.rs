@@ -221,7 +221,8 @@ fn one_thread_and_two_write_identical_bytes() {
 fn the_shipped_growth_scenario_draws_each_run_a_path_within_its_bounds() {
     use fleetsim::grow::{Growth, Overrides};
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/grow-70b.yaml");
-    let mut file = fleetsim::scenario::load(&path).unwrap();
+    let mut file =
+        fleetsim::scenario::load(&path, fleetsim::workload::trace::BadRows::Reject).unwrap();
     let growth = Growth::new(&mut file, &Overrides::default()).unwrap();
     assert_eq!((growth.months, growth.lead_time), (12, 3));
     assert_eq!(growth.month(5).to_string(), "2027-06", "the launch");

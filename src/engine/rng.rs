@@ -24,6 +24,8 @@ pub enum Stream {
     Failures = 5,
     /// Uncertain scenario inputs, drawn once per run (one stream per field).
     Inputs = 6,
+    /// Which requests of a replayed trace are kept when its rate is thinned.
+    TraceSampling = 7,
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits (Steele, Lea & Flood 2014).

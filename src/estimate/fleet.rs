@@ -48,10 +48,12 @@ pub fn peak_weight(s: &Scenario) -> f64 {
     hourly_weights(s).iter().copied().fold(0.0, f64::max)
 }
 
-/// Relative traffic of each hour (mean 1): the open stream's diurnal profile, or flat.
+/// Relative traffic of each hour (mean 1): the open stream's diurnal profile or the one a
+/// looped trace follows, or flat.
 fn hourly_weights(s: &Scenario) -> [f64; 24] {
     match &s.workload.arrivals {
         Arrivals::Open { profile, .. } => *profile.weights(),
+        Arrivals::Trace(replay) => replay.profile().map_or([1.0; 24], |p| *p.weights()),
         Arrivals::Closed { .. } => [1.0; 24],
     }
 }

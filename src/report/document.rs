@@ -7,6 +7,7 @@ use crate::perf_model::ModelShape;
 use crate::scenario::Scenario;
 use crate::stats::{RunSummary, SloTarget, Spread, spread};
 use crate::study::{HEADLINES, RunResult, StudyResult};
+use crate::workload::Replay;
 use serde::Serialize;
 
 /// Version of the `summary.json` layout; raised when a field changes meaning or goes away.
@@ -105,6 +106,9 @@ pub struct Configuration {
     pub arrival_rate_mean_per_s: Option<f64>,
     /// How requests arrive, in words.
     pub traffic: String,
+    /// The trace replayed, if the requests come from one (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceInfo>,
     /// How PUE is set.
     pub pue: String,
     /// Share of the facility overhead that is cooling.
@@ -234,6 +238,7 @@ impl RunDocument {
                 kv_block_tokens: scenario.kv_block_tokens,
                 arrival_rate_mean_per_s: scenario.workload.mean_rate(),
                 traffic: scenario.workload.arrivals.to_string(),
+                trace: scenario.workload.replay().map(TraceInfo::of),
                 pue: describe_pue(&scenario.facility.pue),
                 cooling_share: scenario.facility.cooling_share,
                 hardware_pricing: describe_hardware(&scenario.prices.hardware),
@@ -263,6 +268,48 @@ impl RunDocument {
             results: result.summary,
             energy: result.energy,
             cost: result.cost.clone(),
+        }
+    }
+}
+
+/// A replayed trace: where its requests come from and which rows were left out.
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceInfo {
+    /// The trace's file name.
+    pub file: String,
+    /// Its format.
+    pub format: &'static str,
+    /// Requests read.
+    pub requests: u64,
+    /// Rows without prompt or output tokens, left out.
+    pub rows_without_tokens: u64,
+    /// Rows that could not be read, skipped (`--skip-bad-rows`).
+    pub rows_skipped: u64,
+    /// The first of them: its line and what was wrong.
+    pub first_skipped: Option<String>,
+    /// Multiplier of its timestamps.
+    pub time_scale: f64,
+    /// Multiplier of its rate.
+    pub rate_scale: f64,
+    /// Whether it repeats until the horizon.
+    pub looped: bool,
+}
+
+impl TraceInfo {
+    /// What a report says of `replay`.
+    pub fn of(replay: &Replay) -> TraceInfo {
+        let trace = replay.trace();
+        let rows = trace.rows();
+        TraceInfo {
+            file: trace.name().to_string(),
+            format: trace.format().name(),
+            requests: rows.requests,
+            rows_without_tokens: rows.empty,
+            rows_skipped: rows.bad,
+            first_skipped: rows.first_bad.clone(),
+            time_scale: replay.time_scale(),
+            rate_scale: replay.rate_scale(),
+            looped: replay.looped(),
         }
     }
 }

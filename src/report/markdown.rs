@@ -1,6 +1,6 @@
 //! `summary.md` and the summary printed after a run, rendered from the run document.
 
-use super::document::{RunDocument, StudyDocument};
+use super::document::{RunDocument, StudyDocument, TraceInfo};
 use crate::stats::LatencySummary;
 use std::fmt::Write;
 
@@ -14,7 +14,7 @@ pub(crate) fn duration(seconds: Option<f64>) -> String {
 }
 
 /// `1 server`, `3 servers`.
-fn plural(n: u64, noun: &str) -> String {
+pub(crate) fn plural(n: u64, noun: &str) -> String {
     format!("{} {noun}{}", count(n), if n == 1 { "" } else { "s" })
 }
 
@@ -42,6 +42,22 @@ pub(crate) fn count(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// The rows of a replayed trace: requests read, rows left out and why.
+pub fn trace_rows(trace: &TraceInfo) -> String {
+    let mut text = format!(
+        "{} requests read from {} ({}); {} without tokens left out; {} skipped",
+        count(trace.requests),
+        trace.file,
+        trace.format,
+        plural(trace.rows_without_tokens, "row"),
+        plural(trace.rows_skipped, "bad row")
+    );
+    if let Some(first) = &trace.first_skipped {
+        let _ = write!(text, " (the first: {first})");
+    }
+    text
 }
 
 /// A table for the terminal: each line indented two spaces, cells padded to their column's
@@ -172,6 +188,8 @@ pub fn run_sections(doc: &RunDocument) -> String {
         ),
         ("Traffic", c.traffic.clone()),
     ];
+    let trace = c.trace.as_ref().map(|t| ("Trace", trace_rows(t)));
+    let fleet = fleet.into_iter().chain(trace);
     let fleet: Vec<Vec<String>> = fleet
         .into_iter()
         .map(|(key, value)| vec![key.to_string(), value])
@@ -642,6 +660,9 @@ pub fn study_text(doc: &StudyDocument) -> String {
         usd(cost.p5),
         usd(cost.p95)
     );
+    if let Some(trace) = &doc.configuration.trace {
+        let _ = writeln!(out, "  trace      {}", trace_rows(trace));
+    }
     let per_1k = headline("usd_per_1k_requests");
     let _ = writeln!(
         out,
@@ -722,6 +743,9 @@ pub fn summary_text(doc: &RunDocument) -> String {
         count(q.in_flight),
         count(q.preemptions)
     );
+    if let Some(trace) = &c.trace {
+        let _ = writeln!(out, "  trace      {}", trace_rows(trace));
+    }
     let _ = writeln!(
         out,
         "  throughput {:.2} req/s, {:.0} output tokens/s",

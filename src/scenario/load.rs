@@ -9,31 +9,40 @@ use crate::catalog::Gpu;
 use crate::error::InputError;
 use crate::suggest;
 use crate::uncertain::Drawer;
+use crate::workload::Trace;
+use crate::workload::trace::BadRows;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A scenario file parsed and checked: it resolves into one [`Scenario`] per run, each with
-/// its own draw of the uncertain values.
+/// its own draw of the uncertain values. A trace it replays is read once, here, and shared
+/// by every run.
 #[derive(Debug)]
 pub struct ScenarioFile {
     spec: ScenarioSpec,
     text: String,
     default_name: String,
     file: Option<PathBuf>,
+    trace: Option<Arc<Trace>>,
     variant: Variant,
     run_loads: Option<Vec<f64>>,
     stepping: crate::engine::Stepping,
 }
 
-/// Reads and parses the scenario at `path`, and checks it by resolving its first run.
-pub fn load(path: &Path) -> Result<ScenarioFile, InputError> {
+/// Reads and parses the scenario at `path` and the trace it replays (relative to the
+/// scenario's folder; its bad rows rejected or skipped as `bad_rows` says), and checks it by
+/// resolving its first run.
+pub fn load(path: &Path, bad_rows: BadRows) -> Result<ScenarioFile, InputError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError::general(format!("cannot read the scenario: {e}")).in_file(path))?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into());
-    let mut file = ScenarioFile::parse(&text, &name).map_err(|e| e.in_file(path))?;
+    let mut file = ScenarioFile::parse_only(&text, &name).map_err(|e| e.in_file(path))?;
     file.file = Some(path.to_path_buf());
+    let folder = path.parent().unwrap_or(Path::new(""));
+    file.read_trace(folder, bad_rows)?;
     file.scenario(0)?;
     Ok(file)
 }
@@ -45,17 +54,42 @@ pub fn from_yaml(text: &str, default_name: &str) -> Result<Scenario, InputError>
 }
 
 impl ScenarioFile {
-    /// Parses scenario text; `default_name` names it when the text does not.
+    /// Parses scenario text, and reads the trace it replays (relative to the working
+    /// directory, rejecting bad rows); `default_name` names it when the text does not.
     pub fn parse(text: &str, default_name: &str) -> Result<ScenarioFile, InputError> {
+        let mut file = ScenarioFile::parse_only(text, default_name)?;
+        file.read_trace(Path::new(""), BadRows::Reject)?;
+        Ok(file)
+    }
+
+    fn parse_only(text: &str, default_name: &str) -> Result<ScenarioFile, InputError> {
         Ok(ScenarioFile {
             spec: parse(text)?,
             text: text.to_string(),
             default_name: default_name.to_string(),
             file: None,
+            trace: None,
             variant: Variant::default(),
             run_loads: None,
             stepping: crate::engine::Stepping::default(),
         })
+    }
+
+    /// Reads the trace `workload.trace.file` names, relative to `folder`. A file that cannot
+    /// be opened is an error of the scenario's field; a bad row, of the trace file.
+    fn read_trace(&mut self, folder: &Path, bad_rows: BadRows) -> Result<(), InputError> {
+        let Some(spec) = &self.spec.workload.trace else {
+            return Ok(());
+        };
+        let path = folder.join(&spec.file);
+        if let Err(e) = std::fs::metadata(&path) {
+            return Err(self.locate_error(InputError::field(
+                "workload.trace.file",
+                format!("cannot read the trace `{}`: {e}", path.display()),
+            )));
+        }
+        self.trace = Some(Arc::new(Trace::read(&path, spec.format, bad_rows)?));
+        Ok(())
     }
 
     /// The study seed.
@@ -133,8 +167,14 @@ impl ScenarioFile {
             },
             None => self.variant.clone(),
         };
-        let resolved = resolve(&self.spec, &self.default_name, &variant, &mut drawer)
-            .map_err(|e| self.locate_error(e))?;
+        let resolved = resolve(
+            &self.spec,
+            &self.default_name,
+            self.trace.as_ref(),
+            &variant,
+            &mut drawer,
+        )
+        .map_err(|e| self.locate_error(e))?;
         Ok(Scenario {
             run,
             inputs: drawer.into_drawn(),

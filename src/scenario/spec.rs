@@ -375,10 +375,14 @@ impl Default for StudySpec {
     }
 }
 
-/// `workload:` — arrivals and token lengths.
+/// `workload:` — arrivals and token lengths, or a trace that gives both.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
+    /// A trace to replay: its arrivals and lengths, instead of `requests_per_day`, `rate`
+    /// or `concurrency` and the length distributions.
+    #[serde(default)]
+    pub trace: Option<TraceSpec>,
     /// Mean daily volume (requests per day); give this, `rate` or `concurrency`.
     #[serde(default)]
     pub requests_per_day: Option<Value<f64>>,
@@ -392,13 +396,48 @@ pub struct WorkloadSpec {
     /// A closed-loop client's pause between a response and its next request; 0 when absent.
     #[serde(default)]
     pub think_time: Option<Value<Seconds>>,
-    /// Shape of the day; flat when absent.
+    /// Shape of the day; flat when absent. With a looped trace, the replay's speed follows it.
     #[serde(default)]
     pub diurnal: Option<DiurnalSpec>,
-    /// Prompt length distribution.
-    pub prompt_tokens: LengthSpec,
-    /// Output length distribution.
-    pub output_tokens: LengthSpec,
+    /// How irregular the gaps between open-loop arrivals are; Poisson (CV 1) when absent.
+    #[serde(default)]
+    pub burstiness: Option<BurstinessSpec>,
+    /// Prompt length distribution; required unless a trace gives the lengths.
+    #[serde(default)]
+    pub prompt_tokens: Option<LengthSpec>,
+    /// Output length distribution; required unless a trace gives the lengths.
+    #[serde(default)]
+    pub output_tokens: Option<LengthSpec>,
+}
+
+/// `workload.trace:` — a request log replayed as the workload.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSpec {
+    /// The trace file, relative to the scenario file.
+    pub file: String,
+    /// Its format; detected from the first line when absent.
+    #[serde(default)]
+    pub format: Option<crate::workload::trace::TraceFormat>,
+    /// Multiplier of the trace's timestamps (2 plays it at half speed); 1 when absent.
+    #[serde(default)]
+    pub time_scale: Option<Value<f64>>,
+    /// Multiplier of the request rate: below 1 keeps each request with that probability,
+    /// above 1 adds shifted copies of the trace; 1 when absent.
+    #[serde(default)]
+    pub rate_scale: Option<Value<f64>>,
+    /// Whether the trace repeats until the horizon; once when absent.
+    #[serde(default, rename = "loop")]
+    pub looped: bool,
+}
+
+/// `workload.burstiness:` — gaps between arrivals drawn from a Gamma distribution.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstinessSpec {
+    /// Coefficient of variation (standard deviation ÷ mean) of the gaps: 1 is Poisson,
+    /// above 1 burstier, below 1 more regular.
+    pub cv: Value<f64>,
 }
 
 /// `workload.diurnal:` — either 24 hourly weights, or a peak-to-trough ratio and peak hour.
@@ -435,6 +474,10 @@ pub struct LengthFields {
     /// Drawn uniformly from these observed lengths.
     #[serde(default)]
     pub empirical: Option<Vec<f64>>,
+    /// A quantile function by its knots, `{p0: 2, p50: 1020, p100: 14050}`, interpolated
+    /// linearly between them.
+    #[serde(default)]
+    pub quantiles: Option<std::collections::BTreeMap<String, f64>>,
     /// Lower cap (default 1).
     #[serde(default)]
     pub min: Option<Value<f64>>,
@@ -475,7 +518,7 @@ impl<'de> Deserialize<'de> for LengthSpec {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str(
                     "a token count, or a mapping with one of fixed, uniform, lognormal, normal, \
-                     empirical (and optional min, max)",
+                     empirical, quantiles (and optional min, max)",
                 )
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<LengthSpec, E> {

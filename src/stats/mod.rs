@@ -6,6 +6,7 @@ pub mod exact;
 pub mod latency;
 pub mod recorder;
 pub mod slo;
+pub mod special;
 pub mod summary;
 pub mod timeseries;
 

@@ -1,12 +1,16 @@
-//! Poisson arrivals whose rate follows the hour of the day.
+//! Arrivals whose rate follows the hour of the day: Poisson, or burstier or more regular.
 //!
 //! The rate is piecewise constant by hour: `λ(t) = λ̄ · w[hour(t)]` with 24 weights of mean 1,
 //! repeating every day from midnight. Gaps are drawn exactly by inverting the integrated rate:
-//! a unit exponential `E` is spent across hours until `∫λ dt = E` (Çinlar's method), so each
-//! arrival costs one random draw however the rate varies.
+//! a unit-mean gap `G` is spent across hours until `∫λ dt = G` (Çinlar's method), so each
+//! arrival costs one random draw however the rate varies. `G` is a unit exponential for a
+//! Poisson process; for a burstiness of coefficient of variation `c`, it is Gamma with shape
+//! `1/c²` and scale `c²` (mean 1, CV `c`): a renewal process in the integrated rate's time,
+//! whose gaps within an hour of constant rate have CV `c` and whose hourly counts follow the
+//! profile as the Poisson process's do.
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp1};
+use rand_distr::{Distribution, Exp1, Gamma};
 
 /// Seconds in an hour and a day.
 const HOUR: f64 = 3600.0;
@@ -54,20 +58,32 @@ impl DailyProfile {
     }
 }
 
-/// A non-homogeneous Poisson process over the daily profile.
+/// The largest coefficient of variation of gaps: beyond it, a Gamma gap is all but always
+/// zero or enormous.
+pub const MAX_GAP_CV: f64 = 100.0;
+
+/// A renewal process over the daily profile: Poisson, or with Gamma gaps.
 #[derive(Clone, Debug)]
 pub struct ArrivalProcess {
     mean_rate: f64,
     profile: DailyProfile,
+    /// Unit-mean Gamma gaps; exponential (Poisson) when `None`.
+    gaps: Option<Gamma<f64>>,
     now: f64,
 }
 
 impl ArrivalProcess {
-    /// Arrivals at `mean_rate` per second on average over a day, shaped by `profile`.
-    pub fn new(mean_rate: f64, profile: DailyProfile) -> ArrivalProcess {
+    /// Arrivals at `mean_rate` per second on average over a day, shaped by `profile`, with
+    /// gaps of coefficient of variation `gap_cv` (1: Poisson; in (0, [`MAX_GAP_CV`]]).
+    pub fn new(mean_rate: f64, profile: DailyProfile, gap_cv: f64) -> ArrivalProcess {
+        let gaps = (gap_cv != 1.0).then(|| {
+            let variance = gap_cv * gap_cv;
+            Gamma::new(1.0 / variance, variance).expect("a CV in (0, MAX_GAP_CV]")
+        });
         ArrivalProcess {
             mean_rate,
             profile,
+            gaps,
             now: 0.0,
         }
     }
@@ -77,7 +93,10 @@ impl ArrivalProcess {
         if self.mean_rate <= 0.0 {
             return None;
         }
-        let mut need: f64 = Exp1.sample(rng);
+        let mut need: f64 = match &self.gaps {
+            Some(gamma) => gamma.sample(rng),
+            None => Exp1.sample(rng),
+        };
         loop {
             let hour_end = ((self.now / HOUR).floor() + 1.0) * HOUR;
             let rate = self.mean_rate * self.profile.weight_at(self.now);
@@ -117,7 +136,7 @@ mod tests {
         weights[3] = 0.0;
         weights[12] = 4.0;
         let profile = DailyProfile::from_hourly(weights);
-        let mut process = ArrivalProcess::new(10.0, profile.clone());
+        let mut process = ArrivalProcess::new(10.0, profile.clone(), 1.0);
         let mut rng = stream(3, 0, Stream::Arrivals);
         let mut counts = [0u64; 24];
         while let Some(t) = process.next(&mut rng) {
@@ -140,7 +159,7 @@ mod tests {
 
     #[test]
     fn gaps_of_a_flat_process_are_exponential() {
-        let mut process = ArrivalProcess::new(2.0, DailyProfile::flat());
+        let mut process = ArrivalProcess::new(2.0, DailyProfile::flat(), 1.0);
         let mut rng = stream(5, 0, Stream::Arrivals);
         let n = 100_000;
         let (mut last, mut sum, mut sum_sq) = (0.0, 0.0, 0.0);
@@ -158,8 +177,52 @@ mod tests {
     }
 
     #[test]
+    fn gamma_gaps_have_the_cv_asked_for_and_the_same_hourly_counts() {
+        for cv in [0.5, 3.0] {
+            let mut process = ArrivalProcess::new(2.0, DailyProfile::flat(), cv);
+            let mut rng = stream(5, 0, Stream::Arrivals);
+            let n = 200_000;
+            let gaps: Vec<f64> = {
+                let mut last = 0.0;
+                (0..n)
+                    .map(|_| {
+                        let t = process.next(&mut rng).unwrap();
+                        let gap = t - last;
+                        last = t;
+                        gap
+                    })
+                    .collect()
+            };
+            let mean = gaps.iter().sum::<f64>() / n as f64;
+            let sd = (gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+            assert!((mean / 0.5 - 1.0).abs() < 0.02, "cv {cv}: mean {mean}");
+            assert!(
+                (sd / mean / cv - 1.0).abs() < 0.03,
+                "cv {cv}: {}",
+                sd / mean
+            );
+        }
+        // A burstier day still carries each hour's share of the traffic.
+        let mut weights = [1.0; 24];
+        weights[12] = 4.0;
+        let profile = DailyProfile::from_hourly(weights);
+        let mut process = ArrivalProcess::new(10.0, profile.clone(), 2.0);
+        let mut rng = stream(3, 0, Stream::Arrivals);
+        let mut counts = [0u64; 24];
+        while let Some(t) = process.next(&mut rng) {
+            if t >= 86_400.0 {
+                break;
+            }
+            counts[(t / HOUR) as usize] += 1;
+        }
+        let expected = 10.0 * profile.weights()[12] * HOUR;
+        // A renewal count's sd is about cv·√expected.
+        assert!((counts[12] as f64 - expected).abs() < 5.0 * 2.0 * expected.sqrt());
+    }
+
+    #[test]
     fn zero_rate_never_arrives() {
-        let mut process = ArrivalProcess::new(0.0, DailyProfile::flat());
+        let mut process = ArrivalProcess::new(0.0, DailyProfile::flat(), 1.0);
         let mut rng = stream(5, 0, Stream::Arrivals);
         assert_eq!(process.next(&mut rng), None);
     }

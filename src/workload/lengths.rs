@@ -1,7 +1,9 @@
 //! Token-length distributions for prompts and outputs, with caps.
 
+use crate::stats::special::{normal_cdf, normal_pdf, normal_tail};
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal, Normal};
+use std::sync::Arc;
 
 /// The shape of a length distribution before rounding and capping.
 #[derive(Clone, Debug)]
@@ -19,8 +21,78 @@ pub enum LengthShape {
     LogNormal(LogNormal<f64>),
     /// Normal, rounded (and capped below at `min`).
     Normal(Normal<f64>),
-    /// One of these observed lengths, each equally likely.
-    Empirical(Vec<u32>),
+    /// One of these observed lengths, each equally likely (shared, as a trace's lengths
+    /// are, so that copying the distribution copies no lengths).
+    Empirical(Arc<[u32]>),
+    /// A piecewise-linear quantile function: the length at probability `u` interpolated
+    /// between the knots around it, rounded.
+    Quantiles(QuantileKnots),
+}
+
+/// Knots `(p, length)` of a quantile function: probabilities rising from 0 to 1, lengths
+/// never falling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantileKnots(Vec<(f64, f64)>);
+
+impl QuantileKnots {
+    /// The knots, or why they cannot make a quantile function: at least two, the first at
+    /// probability 0 and the last at 1, probabilities rising, lengths never falling.
+    pub fn new(mut knots: Vec<(f64, f64)>) -> Result<QuantileKnots, String> {
+        knots.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (Some(first), Some(last)) = (knots.first(), knots.last()) else {
+            return Err("needs at least p0 and p100".into());
+        };
+        if first.0 != 0.0 || last.0 != 1.0 {
+            return Err("needs p0 (the shortest length) and p100 (the longest)".into());
+        }
+        for pair in knots.windows(2) {
+            let ((p0, v0), (p1, v1)) = (pair[0], pair[1]);
+            if p0 == p1 {
+                return Err(format!("p{} is given twice", percent(p0)));
+            }
+            if v1 < v0 {
+                return Err(format!(
+                    "lengths must not fall as p rises: p{} is {v0} but p{} is {v1}",
+                    percent(p0),
+                    percent(p1)
+                ));
+            }
+        }
+        Ok(QuantileKnots(knots))
+    }
+
+    /// The knots, by rising probability.
+    pub fn knots(&self) -> &[(f64, f64)] {
+        &self.0
+    }
+
+    /// The length at probability `u` in [0, 1], interpolated linearly between knots.
+    pub fn at(&self, u: f64) -> f64 {
+        let k = &self.0;
+        let i = k.partition_point(|(p, _)| *p <= u).clamp(1, k.len() - 1);
+        let ((p0, v0), (p1, v1)) = (k[i - 1], k[i]);
+        v0 + (v1 - v0) * ((u - p0) / (p1 - p0)).clamp(0.0, 1.0)
+    }
+
+    /// `P(X ≤ x)` for `X` at a uniform probability (before rounding): the inverse of
+    /// [`at`](Self::at).
+    pub fn cdf(&self, x: f64) -> f64 {
+        let k = &self.0;
+        let below = k.partition_point(|(_, v)| *v <= x);
+        if below == 0 {
+            return 0.0;
+        }
+        if below == k.len() {
+            return 1.0;
+        }
+        let ((p0, v0), (p1, v1)) = (k[below - 1], k[below]);
+        p0 + (p1 - p0) * (x - v0) / (v1 - v0)
+    }
+}
+
+/// A probability as a percentile label: 0.999 → `99.9`.
+fn percent(p: f64) -> String {
+    short(p * 100.0)
 }
 
 /// A length distribution with caps: samples are rounded and clamped into `[min, max]`.
@@ -54,6 +126,7 @@ impl TokenLengths {
             LengthShape::Empirical(values) => {
                 values[rand::RngExt::random_range(rng, 0..values.len())] as f64
             }
+            LengthShape::Quantiles(knots) => knots.at(rand::RngExt::random::<f64>(rng)).round(),
         };
         raw.clamp(self.min as f64, self.max as f64) as u32
     }
@@ -109,6 +182,32 @@ impl TokenLengths {
                 let inside = scale * (normal_cdf(z(b) - n * sigma) - normal_cdf(z(a) - n * sigma));
                 a.powf(n) * normal_cdf(z(a)) + b.powf(n) * normal_tail(z(b)) + inside
             }
+            LengthShape::Quantiles(knots) => knots
+                .knots()
+                .windows(2)
+                .map(|pair| {
+                    let ((p0, v0), (p1, v1)) = (pair[0], pair[1]);
+                    // u is uniform over [p0, p1] and the length linear in u: the mean of
+                    // clamp(x)ⁿ over x uniform in [v0, v1].
+                    let share = p1 - p0;
+                    if v1 == v0 {
+                        return share * power(v0);
+                    }
+                    let integral = |x: f64| {
+                        let n = f64::from(n);
+                        if x <= a {
+                            a.powf(n) * x
+                        } else if x <= b {
+                            a.powf(n + 1.0) + (x.powf(n + 1.0) - a.powf(n + 1.0)) / (n + 1.0)
+                        } else {
+                            a.powf(n + 1.0)
+                                + (b.powf(n + 1.0) - a.powf(n + 1.0)) / (n + 1.0)
+                                + b.powf(n) * (x - b)
+                        }
+                    };
+                    share * (integral(v1) - integral(v0)) / (v1 - v0)
+                })
+                .sum(),
             LengthShape::Normal(d) => {
                 let (mu, sd) = (d.mean(), d.std_dev());
                 if sd <= 0.0 {
@@ -139,38 +238,6 @@ fn power_sum(m: f64, n: i32) -> f64 {
     }
 }
 
-/// The complementary error function, with a fractional error below 1.2·10⁻⁷ everywhere
-/// (the Chebyshev fit of Press et al., *Numerical Recipes*, 2nd ed., §6.2, `erfcc`).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let r = t * (-z * z + poly).exp();
-    if x >= 0.0 { r } else { 2.0 - r }
-}
-
-/// The standard normal distribution function Φ.
-fn normal_cdf(x: f64) -> f64 {
-    0.5 * erfc(-x / std::f64::consts::SQRT_2)
-}
-
-/// The standard normal upper tail `1 − Φ(x)`, accurate where it is tiny.
-fn normal_tail(x: f64) -> f64 {
-    0.5 * erfc(x / std::f64::consts::SQRT_2)
-}
-
-/// The standard normal density φ.
-fn normal_pdf(x: f64) -> f64 {
-    (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt()
-}
-
 impl std::fmt::Display for TokenLengths {
     /// The distribution as a scenario writes it: `lognormal(median 600, σ 1), max 8000`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -186,6 +253,14 @@ impl std::fmt::Display for TokenLengths {
                 write!(f, "normal({}, sd {})", short(d.mean()), short(d.std_dev()))?;
             }
             LengthShape::Empirical(values) => write!(f, "empirical({} lengths)", values.len())?,
+            LengthShape::Quantiles(knots) => {
+                let knots: Vec<String> = knots
+                    .knots()
+                    .iter()
+                    .map(|(p, v)| format!("p{} {}", percent(*p), short(*v)))
+                    .collect();
+                write!(f, "quantiles({})", knots.join(", "))?;
+            }
         }
         if self.min > 1 {
             write!(f, ", min {}", self.min)?;
@@ -245,7 +320,7 @@ mod tests {
         assert_eq!(uniform.mean_square(), 345.0 / 10.0);
         let wide = TokenLengths::new(LengthShape::Uniform { low: 10, high: 30 }, 1, 1000);
         assert_eq!(wide.mean(), 20.0);
-        let empirical = TokenLengths::new(LengthShape::Empirical(vec![1, 2, 3, 10]), 1, 5);
+        let empirical = TokenLengths::new(LengthShape::Empirical(vec![1, 2, 3, 10].into()), 1, 5);
         assert_eq!(empirical.mean(), 11.0 / 4.0);
         assert_eq!(empirical.mean_square(), 39.0 / 4.0);
     }
@@ -318,6 +393,47 @@ mod tests {
     }
 
     #[test]
+    fn quantile_knots_interpolate_and_their_moments_are_exact() {
+        let knots = |k: &[(f64, f64)]| QuantileKnots::new(k.to_vec());
+        // Uniform on [1, 11]: mean 6, mean square (11³ − 1)/30.
+        let uniform = knots(&[(0.0, 1.0), (1.0, 11.0)]).unwrap();
+        assert_eq!(uniform.at(0.25), 3.5);
+        let free = TokenLengths::new(LengthShape::Quantiles(uniform.clone()), 1, u32::MAX);
+        assert!((free.mean() - 6.0).abs() < 1e-12);
+        assert!((free.mean_square() - 1330.0 / 30.0).abs() < 1e-9);
+        // Capped at 6: half the draws are below (mean 3.5), half held at 6.
+        let capped = TokenLengths::new(LengthShape::Quantiles(uniform), 1, 6);
+        assert!((capped.mean() - 4.75).abs() < 1e-12);
+        // Floored at 3: a fifth lifted to 3, the rest as drawn (mean 7).
+        let floored = TokenLengths::new(
+            LengthShape::Quantiles(knots(&[(0.0, 1.0), (1.0, 11.0)]).unwrap()),
+            3,
+            u32::MAX,
+        );
+        assert!((floored.mean() - (0.2 * 3.0 + 0.8 * 7.0)).abs() < 1e-12);
+        // A step: p0–p50 all 4 tokens, then 4 to 8.
+        let step = knots(&[(0.0, 4.0), (0.5, 4.0), (1.0, 8.0)]).unwrap();
+        assert_eq!(step.at(0.3), 4.0);
+        assert_eq!(step.at(0.75), 6.0);
+        assert_eq!(step.cdf(3.9), 0.0);
+        assert_eq!(step.cdf(4.0), 0.5);
+        assert_eq!(step.cdf(6.0), 0.75);
+        assert_eq!(step.cdf(8.0), 1.0);
+        let lengths = TokenLengths::new(LengthShape::Quantiles(step), 1, u32::MAX);
+        assert!((lengths.mean() - 5.0).abs() < 1e-12);
+        assert!((mean_of(&lengths, 200_000) - 5.0).abs() < 0.02);
+        assert_eq!(lengths.to_string(), "quantiles(p0 4, p50 4, p100 8)");
+    }
+
+    #[test]
+    fn quantile_knots_must_span_zero_to_one_and_never_fall() {
+        let err = |k: &[(f64, f64)]| QuantileKnots::new(k.to_vec()).unwrap_err();
+        assert!(err(&[(0.0, 1.0), (0.9, 5.0)]).contains("p100"));
+        assert!(err(&[(0.0, 9.0), (0.5, 5.0), (1.0, 10.0)]).contains("p0 is 9 but p50 is 5"));
+        assert!(err(&[]).contains("at least"));
+    }
+
+    #[test]
     fn sample_means_match_the_distributions() {
         let n = 200_000;
         let uniform = TokenLengths::new(LengthShape::Uniform { low: 10, high: 30 }, 1, 1000);
@@ -335,7 +451,7 @@ mod tests {
             u32::MAX,
         );
         assert!((mean_of(&normal, n) / 1000.0 - 1.0).abs() < 0.01);
-        let empirical = TokenLengths::new(LengthShape::Empirical(vec![1, 2, 3, 10]), 1, 100);
+        let empirical = TokenLengths::new(LengthShape::Empirical(vec![1, 2, 3, 10].into()), 1, 100);
         assert!((mean_of(&empirical, n) - 4.0).abs() < 0.05);
     }
 }

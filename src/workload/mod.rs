@@ -2,10 +2,12 @@
 
 pub mod arrivals;
 pub mod lengths;
+pub mod trace;
 
 pub use arrivals::{ArrivalProcess, DailyProfile};
 
-pub use lengths::{LengthShape, TokenLengths};
+pub use lengths::{LengthShape, QuantileKnots, TokenLengths};
+pub use trace::{Replay, Trace};
 
 use crate::engine::rng::{Stream, Streams};
 use crate::engine::time::SimTime;
@@ -32,12 +34,15 @@ pub const ERROR_BACKOFF: f64 = 1.0;
 /// Where requests come from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Arrivals {
-    /// An open stream: Poisson arrivals at a rate that follows the hour of the day.
+    /// An open stream at a rate that follows the hour of the day: Poisson, or with Gamma
+    /// gaps of another coefficient of variation.
     Open {
         /// Mean arrival rate over a day, per second.
         mean_rate: f64,
         /// Shape of the day.
         profile: DailyProfile,
+        /// Coefficient of variation of the gaps: 1 for Poisson.
+        gap_cv: f64,
     },
     /// A closed loop of clients, as load generators such as vLLM's benchmark with
     /// `--max-concurrency` run: each client sends its next request `think` seconds after its
@@ -49,6 +54,8 @@ pub enum Arrivals {
         /// Pause between a response and the client's next request.
         think: f64,
     },
+    /// A trace replayed: its arrivals, each with the trace's lengths.
+    Trace(Replay),
 }
 
 /// The workload of a scenario, resolved.
@@ -56,22 +63,58 @@ pub enum Arrivals {
 pub struct Workload {
     /// How requests arrive.
     pub arrivals: Arrivals,
-    /// Prompt lengths.
+    /// Prompt lengths: drawn for each request, or for a replayed trace the trace's own
+    /// (each request carries its length; this is their distribution, for closed forms).
     pub prompt_tokens: TokenLengths,
-    /// Output lengths.
+    /// Output lengths, as the prompt lengths.
     pub output_tokens: TokenLengths,
 }
 
 impl std::fmt::Display for Arrivals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Arrivals::Open { mean_rate, .. } => write!(
+        let rate = |f: &mut std::fmt::Formatter<'_>, mean_rate: f64| {
+            write!(
                 f,
                 "{mean_rate:.2} requests/s on average ({:.0} per day)",
                 mean_rate * 86_400.0
-            ),
+            )
+        };
+        match self {
+            Arrivals::Open {
+                mean_rate, gap_cv, ..
+            } => {
+                rate(f, *mean_rate)?;
+                if *gap_cv != 1.0 {
+                    write!(f, ", gaps with CV {gap_cv}")?;
+                }
+                Ok(())
+            }
             Arrivals::Closed { clients, think } => {
                 write!(f, "closed loop of {clients} clients, {think} s think time")
+            }
+            Arrivals::Trace(replay) => {
+                let trace = replay.trace();
+                write!(
+                    f,
+                    "{} ({} trace, {} requests over {:.1} min",
+                    trace.name(),
+                    trace.format(),
+                    trace.len(),
+                    trace.span_s() / 60.0
+                )?;
+                if replay.time_scale() != 1.0 {
+                    write!(f, ", time ×{}", replay.time_scale())?;
+                }
+                if replay.rate_scale() != 1.0 {
+                    write!(f, ", rate ×{}", replay.rate_scale())?;
+                }
+                match (replay.looped(), replay.profile()) {
+                    (true, Some(_)) => f.write_str(", looped through the daily profile")?,
+                    (true, None) => f.write_str(", looped")?,
+                    _ => {}
+                }
+                f.write_str(") replayed: ")?;
+                rate(f, replay.mean_rate())
             }
         }
     }
@@ -82,35 +125,60 @@ impl Arrivals {
     /// scaled, or the clients of a closed loop scaled and rounded (at least one).
     pub fn scaled(&self, factor: f64) -> Arrivals {
         match self {
-            Arrivals::Open { mean_rate, profile } => Arrivals::Open {
+            Arrivals::Open {
+                mean_rate,
+                profile,
+                gap_cv,
+            } => Arrivals::Open {
                 mean_rate: mean_rate * factor,
                 profile: profile.clone(),
+                gap_cv: *gap_cv,
             },
             Arrivals::Closed { clients, think } => Arrivals::Closed {
                 clients: ((*clients as f64 * factor).round() as u64).max(1),
                 think: *think,
             },
+            Arrivals::Trace(replay) => Arrivals::Trace(replay.scaled(factor)),
         }
     }
 }
 
 impl Workload {
-    /// Mean arrival rate over a day, per second, of an open stream; `None` for a closed loop,
-    /// whose rate is whatever the fleet sustains.
+    /// Mean arrival rate, per second: of an open stream over a day, of a replayed trace
+    /// while it plays; `None` for a closed loop, whose rate is whatever the fleet sustains.
     pub fn mean_rate(&self) -> Option<f64> {
-        match self.arrivals {
-            Arrivals::Open { mean_rate, .. } => Some(mean_rate),
+        match &self.arrivals {
+            Arrivals::Open { mean_rate, .. } => Some(*mean_rate),
             Arrivals::Closed { .. } => None,
+            Arrivals::Trace(replay) => Some(replay.mean_rate()),
         }
     }
+
+    /// The replayed trace, if the requests come from one.
+    pub fn replay(&self) -> Option<&Replay> {
+        match &self.arrivals {
+            Arrivals::Trace(replay) => Some(replay),
+            _ => None,
+        }
+    }
+}
+
+/// Where a run's requests come from.
+#[derive(Debug)]
+enum Origin {
+    /// Drawn arrivals.
+    Open(ArrivalProcess),
+    /// Clients in a closed loop, with their think time.
+    Closed { clients: u64, think: f64 },
+    /// A trace replayed.
+    Trace(trace::Player),
 }
 
 /// Draws the requests of one run in arrival order, each from its own random streams so
 /// that changing one distribution leaves the others' draws as they were.
 #[derive(Debug)]
 pub struct RequestSource {
-    arrivals: Option<ArrivalProcess>,
-    closed: Option<(u64, f64)>,
+    origin: Origin,
     prompt_tokens: TokenLengths,
     output_tokens: TokenLengths,
     arrival_rng: Xoshiro256PlusPlus,
@@ -122,15 +190,22 @@ pub struct RequestSource {
 impl RequestSource {
     /// The requests of `workload` for the run whose streams are `streams`.
     pub fn new(workload: &Workload, streams: &Streams) -> RequestSource {
-        let (arrivals, closed) = match &workload.arrivals {
-            Arrivals::Open { mean_rate, profile } => {
-                (Some(ArrivalProcess::new(*mean_rate, profile.clone())), None)
+        let origin = match &workload.arrivals {
+            Arrivals::Open {
+                mean_rate,
+                profile,
+                gap_cv,
+            } => Origin::Open(ArrivalProcess::new(*mean_rate, profile.clone(), *gap_cv)),
+            Arrivals::Closed { clients, think } => Origin::Closed {
+                clients: *clients,
+                think: *think,
+            },
+            Arrivals::Trace(replay) => {
+                Origin::Trace(replay.player(streams.rng(Stream::TraceSampling)))
             }
-            Arrivals::Closed { clients, think } => (None, Some((*clients, *think))),
         };
         RequestSource {
-            arrivals,
-            closed,
+            origin,
             prompt_tokens: workload.prompt_tokens.clone(),
             output_tokens: workload.output_tokens.clone(),
             arrival_rng: streams.rng(Stream::Arrivals),
@@ -142,12 +217,15 @@ impl RequestSource {
 
     /// Whether requests come from a closed loop of clients.
     pub fn is_closed(&self) -> bool {
-        self.closed.is_some()
+        matches!(self.origin, Origin::Closed { .. })
     }
 
     /// The first requests of a closed loop: one per client, at time zero.
     pub fn initial_clients(&mut self) -> Vec<Request> {
-        let clients = self.closed.map_or(0, |(clients, _)| clients);
+        let clients = match self.origin {
+            Origin::Closed { clients, .. } => clients,
+            _ => 0,
+        };
         (0..clients).map(|_| self.request(SimTime::ZERO)).collect()
     }
 
@@ -155,7 +233,9 @@ impl RequestSource {
     /// before `horizon`: `think` seconds later if it was served, at least `ERROR_BACKOFF`
     /// later if it was refused or failed, so clients cannot spin on a fleet that is down.
     pub fn follow_up(&mut self, ended: SimTime, served: bool, horizon: SimTime) -> Option<Request> {
-        let (_, think) = self.closed?;
+        let Origin::Closed { think, .. } = self.origin else {
+            return None;
+        };
         let pause = if served {
             think
         } else {
@@ -165,23 +245,41 @@ impl RequestSource {
         (arrival < horizon).then(|| self.request(arrival))
     }
 
-    /// The next request of an open stream arriving before `horizon`, if any.
+    /// The next request of an open stream or a replayed trace arriving before `horizon`, if
+    /// any.
     pub fn next_before(&mut self, horizon: SimTime) -> Option<Request> {
-        let t = self.arrivals.as_mut()?.next(&mut self.arrival_rng)?;
-        let arrival = SimTime::from_secs(t);
-        if arrival >= horizon {
-            return None;
+        match &mut self.origin {
+            Origin::Open(process) => {
+                let arrival = SimTime::from_secs(process.next(&mut self.arrival_rng)?);
+                (arrival < horizon).then(|| self.request(arrival))
+            }
+            Origin::Closed { .. } => None,
+            Origin::Trace(player) => {
+                let (t, index) = player.next_before(horizon.secs())?;
+                let arrival = SimTime::from_secs(t);
+                if arrival >= horizon {
+                    return None;
+                }
+                let record = player.trace().record(index);
+                Some(self.numbered(arrival, record.prompt_tokens, record.output_tokens))
+            }
         }
-        Some(self.request(arrival))
     }
 
     /// A request arriving at `arrival`, its lengths drawn.
     fn request(&mut self, arrival: SimTime) -> Request {
+        let prompt = self.prompt_tokens.sample(&mut self.prompt_rng);
+        let output = self.output_tokens.sample(&mut self.output_rng);
+        self.numbered(arrival, prompt, output)
+    }
+
+    /// A request with the next id.
+    fn numbered(&mut self, arrival: SimTime, prompt_tokens: u32, output_tokens: u32) -> Request {
         let request = Request {
             id: self.next_id,
             arrival,
-            prompt_tokens: self.prompt_tokens.sample(&mut self.prompt_rng),
-            output_tokens: self.output_tokens.sample(&mut self.output_rng),
+            prompt_tokens,
+            output_tokens,
         };
         self.next_id += 1;
         request

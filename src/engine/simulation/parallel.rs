@@ -1,6 +1,6 @@
 //! One run's replicas simulated in parallel.
 //!
-//! With an open stream of arrivals, a router that ignores the replicas' state (round-robin
+//! With an open stream of arrivals (drawn or replayed from a trace), a router that ignores the replicas' state (round-robin
 //! or random), no failures and no autoscaler, what a replica does all day depends only on
 //! the requests the router sends it. The run then splits in two:
 //!
@@ -40,7 +40,7 @@ fn window(replicas: usize) -> usize {
 /// given their arrivals and there are two threads and two replicas at least; `None`
 /// otherwise (one simulation of the whole fleet).
 pub(super) fn parts(scenario: &Scenario) -> Option<usize> {
-    let independent = matches!(scenario.workload.arrivals, Arrivals::Open { .. })
+    let independent = !matches!(scenario.workload.arrivals, Arrivals::Closed { .. })
         && scenario.router.is_stateless()
         && scenario.failures.is_none()
         && scenario.autoscaling.is_none();

@@ -15,6 +15,9 @@ use crate::perf_model::{
 use crate::serve::SchedulerConfig;
 use crate::stats::{Slo, SloTarget};
 use crate::uncertain::Drawer;
+use crate::workload::trace::MAX_RATE_SCALE;
+use crate::workload::{Arrivals, Trace};
+use std::sync::Arc;
 
 mod costs;
 mod datacenter;
@@ -30,15 +33,16 @@ const MAX_REQUESTS: f64 = 1e11;
 const MAX_REPLICAS: u64 = 1_000_000;
 
 /// Resolves `spec` as `variant` for the run whose uncertain values `drawer` draws;
-/// `default_name` names the scenario when the file does not. An error about a value drawn
-/// from a distribution says so.
+/// `default_name` names the scenario when the file does not, and `trace` is the trace
+/// `workload.trace` names, read. An error about a value drawn from a distribution says so.
 pub fn resolve(
     spec: &ScenarioSpec,
     default_name: &str,
+    trace: Option<&Arc<Trace>>,
     variant: &Variant,
     drawer: &mut Drawer,
 ) -> Result<Scenario, InputError> {
-    resolve_drawn(spec, default_name, variant, drawer).map_err(|mut e| {
+    resolve_drawn(spec, default_name, trace, variant, drawer).map_err(|mut e| {
         if let Some(drawn) = e
             .field
             .as_ref()
@@ -58,6 +62,7 @@ pub fn resolve(
 fn resolve_drawn(
     spec: &ScenarioSpec,
     default_name: &str,
+    trace: Option<&Arc<Trace>>,
     variant: &Variant,
     d: &mut Drawer,
 ) -> Result<Scenario, InputError> {
@@ -105,17 +110,29 @@ fn resolve_drawn(
     };
     let gpu = resolve_gpu(spec, variant.gpu.as_ref(), d)?;
 
-    let mut workload = workload::resolve_workload(&spec.workload, d)?;
+    let mut workload = workload::resolve_workload(&spec.workload, trace, d)?;
     if variant.load != 1.0 {
         check::positive("workload (load multiplier)", variant.load)?;
         workload.arrivals = workload.arrivals.scaled(variant.load);
-        if let crate::workload::Arrivals::Closed { clients, .. } = workload.arrivals {
-            check::at_most(
+        match &workload.arrivals {
+            Arrivals::Closed { clients, .. } => check::at_most(
                 "workload.concurrency",
-                clients,
+                *clients,
                 workload::MAX_CLIENTS,
                 "the most clients one run may simulate (after the load multiplier)",
-            )?;
+            )?,
+            Arrivals::Trace(replay) if replay.rate_scale() > MAX_RATE_SCALE => {
+                return Err(InputError::field(
+                    "workload.trace.rate_scale",
+                    format!(
+                        "{} after the load multiplier ×{} is more than the {MAX_RATE_SCALE} \
+                         copies of the trace one run may play together",
+                        replay.rate_scale(),
+                        variant.load
+                    ),
+                ));
+            }
+            _ => {}
         }
     }
     let expected_requests = workload.mean_rate().unwrap_or(0.0) * study.horizon.0;
@@ -425,6 +442,54 @@ fleet: {servers: 1}
         assert!(error_of(&stray).contains("applies to a closed loop"));
         let negative = closed("concurrency: 4\n  think_time: -1s");
         assert!(error_of(&negative).contains("workload.think_time"));
+    }
+
+    #[test]
+    fn burstiness_gives_gamma_gaps_to_an_open_stream_only() {
+        use crate::workload::Arrivals;
+        let bursty = BASE.replace("rate: 2/s", "rate: 2/s\n  burstiness: {cv: 2.5}");
+        let s = from_yaml(&bursty, "t").unwrap();
+        assert!(matches!(s.workload.arrivals, Arrivals::Open { gap_cv, .. } if gap_cv == 2.5));
+        assert!(
+            s.workload
+                .arrivals
+                .to_string()
+                .ends_with("gaps with CV 2.5")
+        );
+        let flat = BASE.replace("rate: 2/s", "rate: 2/s\n  burstiness: {cv: 0}");
+        assert!(error_of(&flat).contains("workload.burstiness.cv: expected a coefficient"));
+        let closed = BASE.replace("rate: 2/s", "concurrency: 4\n  burstiness: {cv: 2}");
+        assert!(error_of(&closed).contains("workload.burstiness: shapes the gaps"));
+    }
+
+    #[test]
+    fn quantile_lengths_need_percentiles_from_p0_to_p100() {
+        let quantiles = |knots: &str| {
+            BASE.replace(
+                "prompt_tokens: 100",
+                &format!("prompt_tokens: {{quantiles: {{{knots}}}}}"),
+            )
+        };
+        let s = from_yaml(&quantiles("p0: 10, p50: 100, p99.9: 900, p100: 1000"), "t").unwrap();
+        assert_eq!(
+            s.workload.prompt_tokens.to_string(),
+            "quantiles(p0 10, p50 100, p99.9 900, p100 1000)"
+        );
+        let err = error_of(&quantiles("p0: 10, p101: 20"));
+        assert!(err.contains("workload.prompt_tokens.quantiles.p101: expected a percentile"));
+        let err = error_of(&quantiles("p0: 10, p50: 100"));
+        assert!(
+            err.contains("needs p0 (the shortest length) and p100"),
+            "{err}"
+        );
+        let err = error_of(&quantiles("p0: 10, median: 100, p100: 200"));
+        assert!(err.contains("got `median`"), "{err}");
+    }
+
+    #[test]
+    fn lengths_are_required_without_a_trace() {
+        let err = error_of(&BASE.replace("  prompt_tokens: 100\n", ""));
+        assert!(err.contains("workload.prompt_tokens: required"), "{err}");
     }
 
     #[test]
