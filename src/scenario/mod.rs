@@ -1,6 +1,6 @@
 //! Scenarios: the YAML a user writes ([`spec`]), and the validated, typed scenario the
 //! simulator runs ([`Scenario`]), joined by [`resolve`](resolve::resolve) and read from files
-//! by [`load`].
+//! by [`load()`].
 
 pub mod load;
 pub mod resolve;
