@@ -54,6 +54,7 @@ pub mod perf_model;
 pub mod report;
 pub mod scenario;
 pub mod serve;
+pub mod shard;
 pub mod stats;
 pub mod study;
 pub mod suggest;

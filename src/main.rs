@@ -10,7 +10,7 @@ use fleetsim::units::{HumanUnit, Ratio, Seconds, si};
 use fleetsim::validate::{self, Subset};
 use fleetsim::workload::Trace;
 use fleetsim::workload::trace::{BadRows, TraceFormat};
-use fleetsim::{Error, autoscale, estimate, grow, report, scenario, sweep};
+use fleetsim::{Error, autoscale, estimate, grow, report, scenario, shard, sweep};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +34,8 @@ enum Command {
         scenario: PathBuf,
         #[command(flatten)]
         study: StudyArgs,
+        #[command(flatten)]
+        shard: ShardArgs,
     },
     /// Study the scenario at many fleet sizes, GPUs, tensor-parallel degrees and loads (each
     /// point a Monte Carlo study, all with the same random streams) and, with --find, the
@@ -56,8 +58,12 @@ enum Command {
         #[arg(long, value_parser = |t: &str| sweep::plan::parse_loads(t).map(Loads))]
         load: Option<Loads>,
         /// Search the smallest fleet meeting the SLO at each load (doubling, then bisection).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "no_find")]
         find: bool,
+        /// Study the grid only, without the capacity search the scenario's sweep.search asks
+        /// for (what --shard can cut).
+        #[arg(long)]
+        no_find: bool,
         /// Share of runs that must meet every SLO target (default sweep.slo_share, else 0.95).
         #[arg(long, value_parser = share)]
         slo_share: Option<f64>,
@@ -66,6 +72,8 @@ enum Command {
         max_servers: Option<u64>,
         #[command(flatten)]
         study: StudyArgs,
+        #[command(flatten)]
+        shard: ShardArgs,
     },
     /// Study a scenario with `fleet.autoscaling` twice over the same runs — autoscaled, and
     /// with the fleet fixed at `fleet.servers` — and compare cost, servers on and SLO;
@@ -114,6 +122,33 @@ enum Command {
         max_servers: Option<u64>,
         #[command(flatten)]
         study: StudyArgs,
+        #[command(flatten)]
+        shard: ShardArgs,
+    },
+    /// Merge the shard folders of a `run`, `sweep` or `grow` cut with --shard into exactly
+    /// the results the command writes in one process; refuses shards of another scenario,
+    /// option, seed or release, and lists runs missing or held twice.
+    Merge {
+        /// The shard folders, every shard once (`shards/*`).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Results folder (replaced whole); default as the command's own.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The scenario the shards were cut from, when it is no longer where they say (its
+        /// bytes must be the same).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Simulate here the runs no shard folder holds, instead of stopping.
+        #[arg(long)]
+        resume: bool,
+        /// Worker threads for those runs (default: every core); the results do not depend
+        /// on it.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        threads: Option<u64>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Predict measured figures (a CSV of measurements with their configurations) and
     /// report the error per row and per metric; optionally fit the step model first.
@@ -266,23 +301,43 @@ struct StudyArgs {
     skip_bad_rows: bool,
 }
 
+/// `--shard` and `--resume`, on the commands that can be cut into shards.
+#[derive(clap::Args)]
+struct ShardArgs {
+    /// Run only shard I of N (0-based: 0/3, 1/3, 2/3), the runs k = point × runs + run with
+    /// k mod N = I, into the shard folder --out (required); `fleetsim merge` joins the
+    /// shards.
+    #[arg(
+        long,
+        value_name = "I/N",
+        value_parser = shard::Shard::parse,
+        requires = "out",
+        allow_hyphen_values = true
+    )]
+    shard: Option<shard::Shard>,
+    /// Keep the runs an interrupted attempt at this shard finished, and simulate only the
+    /// rest (nothing when the shard folder is already complete).
+    #[arg(long, requires = "shard")]
+    resume: bool,
+}
+
 /// Ctrl-C stops a study between runs; the previous results stay as they were.
 static CANCEL: AtomicBool = AtomicBool::new(false);
 
 impl StudyArgs {
-    /// The scenario at `path` with the seed and runs given on the command line.
+    /// The options that change what the scenario resolves to.
+    fn overrides(&self) -> scenario::Overrides {
+        scenario::Overrides {
+            seed: self.seed,
+            runs: self.runs,
+            single_step: self.single_step,
+            skip_bad_rows: self.skip_bad_rows,
+        }
+    }
+
+    /// The scenario at `path` with the seed, runs and stepping given on the command line.
     fn load(&self, path: &std::path::Path) -> Result<scenario::ScenarioFile, Error> {
-        let mut file = scenario::load(path, bad_rows(self.skip_bad_rows))?;
-        if let Some(seed) = self.seed {
-            file.set_seed(seed);
-        }
-        if self.single_step {
-            file.set_stepping(fleetsim::engine::Stepping::Single);
-        }
-        if let Some(runs) = self.runs {
-            file.set_runs(runs);
-        }
-        Ok(file)
+        Ok(self.overrides().load(path)?)
     }
 
     /// The rows of the trace the scenario replays, unless quiet: what a sweep, an
@@ -299,13 +354,92 @@ impl StudyArgs {
 
     /// Study options: threads, a progress bar on a terminal, Ctrl-C caught.
     fn options(&self) -> Options<'static> {
-        let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
-        Options {
-            threads: self.threads.map(|t| t as usize),
-            progress: !self.quiet && std::io::stderr().is_terminal(),
-            cancel: Some(&CANCEL),
-        }
+        options(self.threads, self.quiet)
     }
+}
+
+/// Study options: `threads`, a progress bar on a terminal unless `quiet`, Ctrl-C caught.
+fn options(threads: Option<u64>, quiet: bool) -> Options<'static> {
+    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
+    Options {
+        threads: threads.map(|t| t as usize),
+        progress: !quiet && std::io::stderr().is_terminal(),
+        cancel: Some(&CANCEL),
+        recorded: None,
+    }
+}
+
+/// Runs shard `shard` of `command` on the scenario at `path` into the shard folder `--out`.
+fn run_shard(
+    path: &std::path::Path,
+    args: &StudyArgs,
+    shard: shard::Shard,
+    resume: bool,
+    command: shard::Command,
+) -> Result<(), Error> {
+    let dir = args.out.clone().expect("clap requires --out with --shard");
+    let options = args.options();
+    let started = Instant::now();
+    let earlier = if resume {
+        report::shard::earlier_manifest(&dir)?
+    } else {
+        None
+    };
+    let mut cut = shard::Cut::new(
+        path,
+        &args.overrides(),
+        &command,
+        shard,
+        earlier.as_ref(),
+        &options,
+    )?;
+    if let Some(earlier) = &earlier {
+        earlier
+            .check_same_shard(&cut.manifest, "this command")
+            .map_err(|e| {
+                fleetsim::InputError::general(format!(
+                    "cannot resume: the shard there is not this one: {e}; run without --resume \
+                     to start it over"
+                ))
+                .in_file(&dir)
+            })?;
+    }
+    let units = cut.manifest.units.len();
+    if resume && report::shard::is_finished(&dir, &cut.manifest) {
+        if !args.quiet {
+            println!(
+                "shard {shard} of {}: all {units} runs already in {}",
+                cut.scenario_name()?,
+                dir.display()
+            );
+        }
+        return Ok(());
+    }
+    let folder = report::ShardFolder::open(&dir, resume)?;
+    folder.write_manifest(&cut.manifest)?;
+    let done = cut.run(
+        |unit| folder.has(unit),
+        |unit, record| folder.write_unit(unit, record),
+        &options,
+    )?;
+    folder.commit()?;
+    if !args.quiet {
+        let kept = if done.kept > 0 {
+            format!(", {} kept from an earlier attempt", done.kept)
+        } else {
+            String::new()
+        };
+        println!(
+            "wrote {} (shard {shard} of {}: {units} of {} runs, {} simulated in {:.1} s{kept}; \
+             merge the shards with `fleetsim merge`)",
+            dir.display(),
+            cut.scenario_name()?,
+            cut.manifest.points.len() as u64 * cut.manifest.runs,
+            done.simulated,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -355,6 +489,16 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Run {
             scenario: path,
             study: args,
+            shard:
+                ShardArgs {
+                    shard: Some(shard),
+                    resume,
+                },
+        } => run_shard(&path, &args, shard, resume, shard::Command::Run),
+        Command::Run {
+            scenario: path,
+            study: args,
+            shard: ShardArgs { shard: None, .. },
         } => {
             let file = args.load(&path)?;
             let options = args.options();
@@ -365,13 +509,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .out
                 .clone()
                 .unwrap_or_else(|| report::default_output_dir(&study.first_scenario.name));
-            let (doc, run) = report::write_study(&dir, &study, Some(&CANCEL))?;
+            let written = report::write_study(&dir, &study, Some(&CANCEL))?;
             if !args.quiet {
-                if study.runs == 1 {
-                    println!("{}", report::markdown::summary_text(&run));
-                } else {
-                    println!("{}", report::markdown::study_text(&doc));
-                }
+                print_study(study.runs, &written);
                 println!(
                     "wrote {} ({} simulated in {:.2} s)",
                     dir.display(),
@@ -392,21 +532,27 @@ fn run(cli: Cli) -> Result<(), Error> {
             tensor_parallel,
             load,
             find,
+            no_find,
             slo_share,
             max_servers,
             study: args,
+            shard: shard_args,
         } => {
-            let mut file = args.load(&path)?;
-            args.print_trace(&file)?;
             let overrides = sweep::Overrides {
                 servers: servers.map(|s| s.0),
                 gpus: gpus.map(|g| g.0),
                 tensor_parallel: tensor_parallel.map(|t| t.0),
                 load: load.map(|l| l.0),
                 slo_share,
-                find,
+                find: (find || no_find).then_some(find),
                 max_servers,
             };
+            if let Some(shard) = shard_args.shard {
+                let command = shard::Command::Sweep(overrides);
+                return run_shard(&path, &args, shard, shard_args.resume, command);
+            }
+            let mut file = args.load(&path)?;
+            args.print_trace(&file)?;
             let plan = sweep::SweepPlan::new(&mut file, &overrides)?;
             let options = args.options();
             let started = Instant::now();
@@ -464,9 +610,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             slo_share,
             max_servers,
             study: args,
+            shard: shard_args,
         } => {
-            let mut file = args.load(&path)?;
-            args.print_trace(&file)?;
             let overrides = grow::Overrides {
                 months,
                 lead_time,
@@ -480,6 +625,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                 slo_share,
                 max_servers,
             };
+            if let Some(shard) = shard_args.shard {
+                let command = shard::Command::Grow(overrides);
+                return run_shard(&path, &args, shard, shard_args.resume, command);
+            }
+            let mut file = args.load(&path)?;
+            args.print_trace(&file)?;
             let growth = grow::Growth::new(&mut file, &overrides)?;
             let options = args.options();
             let started = Instant::now();
@@ -501,6 +652,21 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Merge {
+            dirs,
+            out,
+            scenario,
+            resume,
+            threads,
+            quiet,
+        } => merge(
+            &dirs,
+            out,
+            scenario.as_deref(),
+            resume,
+            options(threads, quiet),
+            quiet,
+        ),
         Command::Validate {
             file: path,
             out,
@@ -609,6 +775,76 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// Prints a study of `runs` runs: run 0 in full when it is the only one.
+fn print_study(runs: u64, (doc, run): &(report::StudyDocument, report::RunDocument)) {
+    if runs == 1 {
+        println!("{}", report::markdown::summary_text(run));
+    } else {
+        println!("{}", report::markdown::study_text(doc));
+    }
+}
+
+/// Merges the shard folders `dirs` and writes what the command they were cut from writes.
+fn merge(
+    dirs: &[PathBuf],
+    out: Option<PathBuf>,
+    scenario: Option<&std::path::Path>,
+    resume: bool,
+    options: Options,
+    quiet: bool,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let mut merge = shard::Merge::open(dirs, scenario, resume)?;
+    let missing = merge.missing();
+    if missing > 0 && !quiet {
+        println!(
+            "simulating here the {missing} of {} runs no shard folder holds",
+            merge.units()
+        );
+    }
+    let folder = |name: &str, suffix: &str| {
+        out.clone()
+            .unwrap_or_else(|| report::default_output_dir(&format!("{name}{suffix}")))
+    };
+    let dir = match merge.run(&options)? {
+        shard::Merged::Study(study) => {
+            let dir = folder(&study.first_scenario.name, "");
+            let written = report::write_study(&dir, &study, Some(&CANCEL))?;
+            if !quiet {
+                print_study(study.runs, &written);
+            }
+            dir
+        }
+        shard::Merged::Sweep(result) => {
+            let dir = folder(&result.name, "-sweep");
+            report::write_sweep(&dir, &result)?;
+            if !quiet {
+                println!("{}", report::sweep::sweep_text(&result));
+            }
+            dir
+        }
+        shard::Merged::Growth(result) => {
+            let dir = folder(&result.name, "-grow");
+            report::write_growth(&dir, &result)?;
+            if !quiet {
+                println!("{}", report::grow::grow_text(&result));
+            }
+            dir
+        }
+    };
+    if !quiet {
+        println!(
+            "wrote {} (`fleetsim {}` merged from {} shard folders, {} runs, in {:.1} s)",
+            dir.display(),
+            merge.command().name(),
+            dirs.len(),
+            merge.units(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 fn parse_duration(text: &str) -> Result<Seconds, String> {

@@ -197,7 +197,7 @@ impl<T: Scalar> Value<T> {
 }
 
 /// One uncertain input as a run drew it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
 pub struct Drawn {
     /// Field path, such as `perf.memory_efficiency`.
     pub field: String,

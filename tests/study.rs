@@ -2,7 +2,7 @@
 //! in the outputs, charts, the HTML report, and what an interrupted study leaves behind.
 
 mod common;
-use common::{fleetsim_into, write_scenario};
+use common::{files, fleetsim_into, write_scenario};
 
 use serde_json::Value;
 use std::fs;
@@ -47,29 +47,6 @@ fn uncertain_study() -> (tempfile::TempDir, PathBuf) {
         String::from_utf8_lossy(&output.stderr)
     );
     (dir, out)
-}
-
-/// Every file of a results folder, relative path and bytes, in name order.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            for (name, bytes) in files(&path) {
-                found.push((
-                    format!("{}/{name}", path.file_name().unwrap().to_string_lossy()),
-                    bytes,
-                ));
-            }
-        } else {
-            found.push((
-                path.file_name().unwrap().to_string_lossy().into_owned(),
-                fs::read(&path).unwrap(),
-            ));
-        }
-    }
-    found.sort();
-    found
 }
 
 /// One run whose replicas are independent given their arrivals (open loop, round-robin, no

@@ -4,13 +4,49 @@
 use super::prices::Prices;
 use crate::facility::{FacilityRow, hour_of_day};
 use crate::stats::TimeSeriesRow;
-use serde::Serialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The categories of the bill, in the order a ledger lists them.
+pub const CATEGORIES: [&str; 6] = [
+    "hardware", "energy", "network", "facility", "fixed", "carbon",
+];
+
+/// A category of the bill, one of [`CATEGORIES`]. (A name for `&'static str`, so that serde
+/// reads it through [`deserialize_category`] instead of borrowing it from the input.)
+pub type Category = &'static str;
+
+/// The category called `name`, as the bill spells it; `None` when the bill has no such
+/// category. Reading a bill back (a shard's run 0) maps its names onto these.
+pub fn category(name: &str) -> Option<&'static str> {
+    CATEGORIES.iter().copied().find(|c| *c == name)
+}
+
+/// Reads a category name back as the bill's own.
+pub fn deserialize_category<'de, D: Deserializer<'de>>(d: D) -> Result<Category, D::Error> {
+    let name = String::deserialize(d)?;
+    category(&name).ok_or_else(|| D::Error::custom(format!("unknown bill category `{name}`")))
+}
+
+fn deserialize_totals<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<(&'static str, f64)>, D::Error> {
+    Vec::<(String, f64)>::deserialize(d)?
+        .into_iter()
+        .map(|(name, usd)| match category(&name) {
+            Some(c) => Ok((c, usd)),
+            None => Err(D::Error::custom(format!("unknown bill category `{name}`"))),
+        })
+        .collect()
+}
 
 /// One line of the bill.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LedgerLine {
-    /// `hardware`, `energy`, `network`, `facility`, `fixed` or `carbon`.
-    pub category: &'static str,
+    /// `hardware`, `energy`, `network`, `facility`, `fixed` or `carbon`: one of
+    /// [`CATEGORIES`].
+    #[serde(deserialize_with = "deserialize_category")]
+    pub category: Category,
     /// What exactly.
     pub item: String,
     /// Dollars per day.
@@ -18,13 +54,14 @@ pub struct LedgerLine {
 }
 
 /// The bill of a run, per day.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ledger {
     /// Every line.
     pub lines: Vec<LedgerLine>,
     /// Sum of the lines, $ per day.
     pub total_usd_per_day: f64,
     /// Total per category, $ per day, in the order categories first appear.
+    #[serde(deserialize_with = "deserialize_totals")]
     pub by_category: Vec<(&'static str, f64)>,
     /// Dollars per 1,000 completed requests.
     pub usd_per_1k_requests: Option<f64>,
@@ -64,9 +101,9 @@ pub struct Usage<'a> {
 pub fn ledger(prices: &Prices, usage: &Usage) -> Ledger {
     let days = usage.horizon_s / 86_400.0;
     let mut lines = Vec::new();
-    let mut add = |category: &'static str, item: &str, usd_per_day: f64| {
+    let mut add = |name: &str, item: &str, usd_per_day: f64| {
         lines.push(LedgerLine {
-            category,
+            category: category(name).expect("every line is in one of CATEGORIES"),
             item: item.to_string(),
             usd_per_day,
         });

@@ -11,7 +11,7 @@ pub use server::{Component, ServerPower};
 
 use crate::stats::TimeSeriesRow;
 use crate::units::Watts;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// PUE when a scenario gives none: the middle of the 1.1–1.3 range that Epoch AI, citing
 /// SemiAnalysis, gives for AI datacenters (`shared/data/figures.md`, Datacenter).
@@ -51,7 +51,7 @@ pub struct FacilityRow {
 }
 
 /// Energy over the horizon by where it goes.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnergySummary {
     /// GPUs.
     pub gpu_kwh: f64,

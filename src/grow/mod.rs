@@ -28,6 +28,7 @@ use crate::scenario::{ScenarioFile, Variant};
 use crate::stats::{Slo, Spread, spread};
 use crate::study::Options;
 use crate::sweep::{Point, smallest_passing_from, study_point};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One month of a growth plan.
@@ -67,7 +68,8 @@ pub struct GrowthResult {
     pub slo: Slo,
     /// Month by month.
     pub months: Vec<MonthResult>,
-    /// Distinct studies simulated (fleet and traffic), searches and months together.
+    /// Distinct studies (fleet and traffic) made here: the searches' and the months'
+    /// together, or the months' only when the searches were given.
     pub studies: usize,
 }
 
@@ -78,16 +80,95 @@ pub fn run_growth(
     growth: &Growth,
     options: &Options,
 ) -> Result<GrowthResult, Error> {
+    growth_with(file, growth, None, options)
+}
+
+/// [`run_growth`] with every month's capacity search already done, as the shards of a plan
+/// cut across machines did it ([`search_months`]): only the months' fleets are studied.
+pub fn run_growth_searched(
+    file: &mut ScenarioFile,
+    growth: &Growth,
+    searches: Vec<Search>,
+    options: &Options,
+) -> Result<GrowthResult, Error> {
+    growth_with(file, growth, Some(searches), options)
+}
+
+/// Every month's capacity search at its planning load: what a growth plan decides before it
+/// studies the months' fleets. `file`'s variant and run loads are left as they were.
+pub fn search_months(
+    file: &mut ScenarioFile,
+    growth: &Growth,
+    options: &Options,
+) -> Result<Vec<Search>, Error> {
+    as_written(file, |file| {
+        required_servers(file, growth, &mut Studies::new(growth), options)
+    })
+}
+
+/// The fleet of every month, planned from the searches' requirements.
+pub fn fleet_plan(growth: &Growth, searches: &[Search]) -> Vec<FleetMonth> {
+    let required: Vec<u64> = searches
+        .iter()
+        .map(|search| search.found.unwrap_or(growth.max_fleet()))
+        .collect();
+    plan_fleet(
+        &required,
+        growth.initial_servers,
+        growth.lead_time,
+        growth.ownership,
+    )
+}
+
+/// The study of a fleet of `servers` when run `i` carries `loads[i]` times the workload: the
+/// variant, and the runs' own loads unless every run has the same (then the variant's load).
+/// A plan buys or rents fixed fleets month by month, so autoscaling is off.
+pub fn study_at(growth: &Growth, servers: u64, loads: &[f64]) -> (Variant, Option<Vec<f64>>) {
+    let uniform = loads.iter().all(|l| *l == loads[0]);
+    let (load, run_loads) = if uniform {
+        (loads[0], None)
+    } else {
+        (1.0, Some(loads.to_vec()))
+    };
+    let variant = Variant {
+        servers: Some(servers),
+        tensor_parallel: Some(growth.tensor_parallel),
+        load,
+        autoscaling: false,
+        ..Variant::default()
+    };
+    (variant, run_loads)
+}
+
+/// Runs `work` on `file` as written (no variant, one load), and puts its variant back after.
+fn as_written<T>(
+    file: &mut ScenarioFile,
+    work: impl FnOnce(&mut ScenarioFile) -> Result<T, Error>,
+) -> Result<T, Error> {
     let saved = file.variant();
     file.set_variant(Variant::default());
     file.set_run_loads(None);
-    let first = file.scenario(0);
-    let mut studies = Studies {
-        tensor_parallel: growth.tensor_parallel,
-        cache: BTreeMap::new(),
-    };
-    let result = first.map_err(Error::from).and_then(|first| {
-        let months = plan_months(file, growth, &mut studies, options)?;
+    let result = work(file);
+    file.set_variant(saved);
+    file.set_run_loads(None);
+    result
+}
+
+/// The plan, its searches done here unless given.
+fn growth_with(
+    file: &mut ScenarioFile,
+    growth: &Growth,
+    searches: Option<Vec<Search>>,
+    options: &Options,
+) -> Result<GrowthResult, Error> {
+    as_written(file, |file| {
+        let first = file.scenario(0)?;
+        let mut studies = Studies::new(growth);
+        let searches = match searches {
+            Some(searches) => searches,
+            None => required_servers(file, growth, &mut studies, options)?,
+        };
+        let months = plan_months(file, growth, searches, &mut studies, options)?;
         Ok(GrowthResult {
             name: first.name.clone(),
             growth: growth.clone(),
@@ -95,30 +176,18 @@ pub fn run_growth(
             months,
             studies: studies.cache.len(),
         })
-    });
-    file.set_variant(saved);
-    file.set_run_loads(None);
-    result
+    })
 }
 
-/// Searches every month's requirement, plans the fleet, and simulates it month by month.
+/// Plans the fleet from the searches and simulates it month by month.
 fn plan_months(
     file: &mut ScenarioFile,
     growth: &Growth,
+    searches: Vec<Search>,
     studies: &mut Studies,
     options: &Options,
 ) -> Result<Vec<MonthResult>, Error> {
-    let searches = required_servers(file, growth, studies, options)?;
-    let required: Vec<u64> = searches
-        .iter()
-        .map(|search| search.found.unwrap_or(growth.max_fleet()))
-        .collect();
-    let fleet = plan_fleet(
-        &required,
-        growth.initial_servers,
-        growth.lead_time,
-        growth.ownership,
-    );
+    let fleet = fleet_plan(growth, &searches);
     searches
         .into_iter()
         .zip(fleet)
@@ -142,11 +211,12 @@ fn plan_months(
 }
 
 /// What one month's capacity search found.
-struct Search {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Search {
     /// The smallest passing fleet; `None` when none up to the maximum passes.
-    found: Option<u64>,
+    pub found: Option<u64>,
     /// Fleet sizes asked about, in order.
-    tried: Vec<u64>,
+    pub tried: Vec<u64>,
 }
 
 /// Each month's capacity search at its planning load: the fleet found and the sizes tried.
@@ -186,12 +256,19 @@ fn required_servers(
 
 /// The points simulated, by fleet and the runs' loads (one load when every run has the
 /// same), so that no fleet is studied twice at the same traffic.
-struct Studies {
-    tensor_parallel: u32,
+struct Studies<'g> {
+    growth: &'g Growth,
     cache: BTreeMap<(u64, Vec<u64>), Point>,
 }
 
-impl Studies {
+impl<'g> Studies<'g> {
+    fn new(growth: &'g Growth) -> Studies<'g> {
+        Studies {
+            growth,
+            cache: BTreeMap::new(),
+        }
+    }
+
     /// `servers` at `loads`: one multiplier for every run, or one per run.
     fn point(
         &mut self,
@@ -200,29 +277,15 @@ impl Studies {
         loads: &[f64],
         options: &Options,
     ) -> Result<Point, Error> {
-        let uniform = loads.iter().all(|l| *l == loads[0]);
-        let key: Vec<u64> = if uniform {
-            vec![loads[0].to_bits()]
-        } else {
-            loads.iter().map(|l| l.to_bits()).collect()
+        let (variant, run_loads) = study_at(self.growth, servers, loads);
+        let key: Vec<u64> = match &run_loads {
+            Some(loads) => loads.iter().map(|l| l.to_bits()).collect(),
+            None => vec![variant.load.to_bits()],
         };
         if let Some(point) = self.cache.get(&(servers, key.clone())) {
             return Ok(point.clone());
         }
-        let (load, run_loads) = if uniform {
-            (loads[0], None)
-        } else {
-            (1.0, Some(loads.to_vec()))
-        };
         file.set_run_loads(run_loads);
-        let variant = Variant {
-            servers: Some(servers),
-            tensor_parallel: Some(self.tensor_parallel),
-            load,
-            // A plan buys or rents fixed fleets month by month.
-            autoscaling: false,
-            ..Variant::default()
-        };
         let point = study_point(file, variant, options)?;
         self.cache.insert((servers, key), point.clone());
         Ok(point)

@@ -17,10 +17,10 @@
 //! An order placed in month `q` is the increase of the fleet in month `q + lead_time`; the
 //! last `lead_time` months order nothing, since the plan does not see beyond its horizon.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Whether the fleet's servers are bought or rented: how the fleet may change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ownership {
     /// Bought: servers are kept once in service, so the fleet never shrinks.

@@ -13,6 +13,7 @@ use crate::stats::quantile;
 use crate::sweep::plan::{DEFAULT_MAX_SERVERS, DEFAULT_SLO_SHARE};
 use crate::uncertain::Drawer;
 use crate::units::Ratio;
+use serde::{Deserialize, Serialize};
 
 /// Months planned when neither the file nor a flag says.
 pub const DEFAULT_MONTHS: u64 = 12;
@@ -20,7 +21,7 @@ pub const DEFAULT_MONTHS: u64 = 12;
 pub const MAX_MONTHS: u64 = 600;
 
 /// Values from the command line, each replacing the scenario's `growth:` key.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Overrides {
     /// `--months`.
     pub months: Option<u64>,

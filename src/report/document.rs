@@ -6,7 +6,7 @@ use crate::facility::{EnergySummary, PueModel};
 use crate::perf_model::ModelShape;
 use crate::scenario::Scenario;
 use crate::stats::{RunSummary, SloTarget, Spread, spread};
-use crate::study::{HEADLINES, RunResult, StudyResult};
+use crate::study::{HEADLINES, RunDetail, StudyResult};
 use crate::workload::Replay;
 use serde::Serialize;
 
@@ -194,8 +194,8 @@ fn describe_hardware(hardware: &Hardware) -> String {
 }
 
 impl RunDocument {
-    /// The document of a run of `scenario` that produced `result`.
-    pub fn new(scenario: &Scenario, result: &RunResult) -> RunDocument {
+    /// The document of a run of `scenario` whose figures are `result`.
+    pub fn new(scenario: &Scenario, result: &RunDetail) -> RunDocument {
         let r = &scenario.replica;
         let shape = ModelShape::of(&r.model);
         let m = &scenario.memory;

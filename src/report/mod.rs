@@ -9,6 +9,7 @@ pub mod grow_charts;
 pub mod html;
 pub mod markdown;
 pub mod output_dir;
+pub mod shard;
 pub mod sweep;
 pub mod sweep_charts;
 pub mod tables;
@@ -17,6 +18,7 @@ pub mod validation_chart;
 
 pub use document::{RunDocument, StudyDocument};
 pub use output_dir::OutputDir;
+pub use shard::ShardFolder;
 
 use crate::autoscale::Comparison;
 use crate::error::Error;

@@ -11,6 +11,7 @@ use crate::suggest;
 use crate::uncertain::Drawer;
 use crate::workload::Trace;
 use crate::workload::trace::BadRows;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -41,10 +42,45 @@ pub fn load(path: &Path, bad_rows: BadRows) -> Result<ScenarioFile, InputError> 
         .unwrap_or_else(|| "scenario".into());
     let mut file = ScenarioFile::parse_only(&text, &name).map_err(|e| e.in_file(path))?;
     file.file = Some(path.to_path_buf());
-    let folder = path.parent().unwrap_or(Path::new(""));
-    file.read_trace(folder, bad_rows)?;
+    file.read_trace(bad_rows)?;
     file.scenario(0)?;
     Ok(file)
+}
+
+/// Command-line options that change what a scenario file resolves to, each in place of what
+/// the file says. A shard records them, so that its merge loads the file as the shard did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overrides {
+    /// `--seed`, instead of `study.seed`.
+    pub seed: Option<u64>,
+    /// `--runs`, instead of `study.runs`.
+    pub runs: Option<u64>,
+    /// `--single-step`: every step an event (the reference stepping).
+    pub single_step: bool,
+    /// `--skip-bad-rows`: rows of the trace that cannot be read are skipped and counted.
+    pub skip_bad_rows: bool,
+}
+
+impl Overrides {
+    /// Reads the scenario at `path` (and the trace it replays) with these options applied.
+    pub fn load(&self, path: &Path) -> Result<ScenarioFile, InputError> {
+        let bad_rows = if self.skip_bad_rows {
+            BadRows::Skip
+        } else {
+            BadRows::Reject
+        };
+        let mut file = load(path, bad_rows)?;
+        if let Some(seed) = self.seed {
+            file.set_seed(seed);
+        }
+        if self.single_step {
+            file.set_stepping(crate::engine::Stepping::Single);
+        }
+        if let Some(runs) = self.runs {
+            file.set_runs(runs);
+        }
+        Ok(file)
+    }
 }
 
 /// Parses and resolves the first run of scenario text; `default_name` names it when the text
@@ -58,7 +94,7 @@ impl ScenarioFile {
     /// directory, rejecting bad rows); `default_name` names it when the text does not.
     pub fn parse(text: &str, default_name: &str) -> Result<ScenarioFile, InputError> {
         let mut file = ScenarioFile::parse_only(text, default_name)?;
-        file.read_trace(Path::new(""), BadRows::Reject)?;
+        file.read_trace(BadRows::Reject)?;
         Ok(file)
     }
 
@@ -75,13 +111,12 @@ impl ScenarioFile {
         })
     }
 
-    /// Reads the trace `workload.trace.file` names, relative to `folder`. A file that cannot
-    /// be opened is an error of the scenario's field; a bad row, of the trace file.
-    fn read_trace(&mut self, folder: &Path, bad_rows: BadRows) -> Result<(), InputError> {
-        let Some(spec) = &self.spec.workload.trace else {
+    /// Reads the trace `workload.trace.file` names. A file that cannot be opened is an error
+    /// of the scenario's field; a bad row, of the trace file.
+    fn read_trace(&mut self, bad_rows: BadRows) -> Result<(), InputError> {
+        let (Some(spec), Some(path)) = (&self.spec.workload.trace, self.trace_path()) else {
             return Ok(());
         };
-        let path = folder.join(&spec.file);
         if let Err(e) = std::fs::metadata(&path) {
             return Err(self.locate_error(InputError::field(
                 "workload.trace.file",
@@ -90,6 +125,14 @@ impl ScenarioFile {
         }
         self.trace = Some(Arc::new(Trace::read(&path, spec.format, bad_rows)?));
         Ok(())
+    }
+
+    /// The trace the scenario replays, if it replays one: `workload.trace.file`, relative to
+    /// the scenario's folder (to the working directory for text not read from a file).
+    pub fn trace_path(&self) -> Option<PathBuf> {
+        let spec = self.spec.workload.trace.as_ref()?;
+        let folder = self.file.as_deref().and_then(Path::parent);
+        Some(folder.unwrap_or(Path::new("")).join(&spec.file))
     }
 
     /// The study seed.
@@ -143,6 +186,12 @@ impl ScenarioFile {
     /// load for every run.
     pub fn set_run_loads(&mut self, loads: Option<Vec<f64>>) {
         self.run_loads = loads;
+    }
+
+    /// Each run's multiplier of the offered load, when runs have their own
+    /// ([`ScenarioFile::set_run_loads`]).
+    pub fn run_loads(&self) -> Option<&[f64]> {
+        self.run_loads.as_deref()
     }
 
     /// Ties an error about this file's text to the file, and to the line of its field.

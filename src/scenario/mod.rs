@@ -7,7 +7,7 @@ pub mod resolve;
 pub mod spec;
 
 pub use crate::uncertain::{Drawn, Value};
-pub use load::{ScenarioFile, from_yaml, load};
+pub use load::{Overrides, ScenarioFile, from_yaml, load};
 
 use crate::cost::Prices;
 use crate::facility::{Facility, GpuPowerModel};

@@ -3,7 +3,7 @@
 //! in any order of the samples.
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Microseconds per second: the histogram's unit.
 const MICROS: f64 = 1e6;
@@ -33,7 +33,7 @@ impl Default for LatencyStats {
 }
 
 /// Mean and percentiles of a latency, in seconds; all `None` when nothing was recorded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// Samples.
     pub count: u64,
@@ -47,6 +47,53 @@ pub struct LatencySummary {
     pub p99_s: Option<f64>,
     /// Largest sample (exact).
     pub max_s: Option<f64>,
+}
+
+/// A latency distribution as it is written down (a shard's record of a run): the histogram's
+/// buckets that hold samples, each as its highest value in microseconds and its count, with
+/// the sum and the largest sample. Read back, it is the same distribution bucket for bucket,
+/// so that merging it gives the bits merging the original would.
+#[derive(Serialize, Deserialize)]
+struct Written {
+    sum_ps: u128,
+    max_s: f64,
+    buckets: Vec<(u64, u64)>,
+}
+
+impl Serialize for LatencyStats {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Written {
+            sum_ps: self.sum_ps,
+            max_s: self.max_s,
+            buckets: self
+                .histogram
+                .iter_recorded()
+                .map(|b| (b.value_iterated_to(), b.count_at_value()))
+                .collect(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for LatencyStats {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let written = Written::deserialize(deserializer)?;
+        let mut stats = LatencyStats {
+            sum_ps: written.sum_ps,
+            max_s: written.max_s,
+            ..LatencyStats::default()
+        };
+        for (micros, count) in written.buckets {
+            stats.histogram.record_n(micros, count).map_err(|_| {
+                D::Error::custom(format!(
+                    "a latency bucket at {micros} µs, beyond the {HIGHEST_MICROS} µs a \
+                     histogram holds"
+                ))
+            })?;
+        }
+        Ok(stats)
+    }
 }
 
 impl LatencyStats {
@@ -131,6 +178,33 @@ mod tests {
         assert!((s.p90_s.unwrap() - 0.900).abs() < 0.001);
         assert!((s.p99_s.unwrap() - 0.990).abs() < 0.001);
         assert_eq!(s.max_s, Some(1.0));
+    }
+
+    #[test]
+    fn written_stats_read_back_bucket_for_bucket() {
+        let mut stats = LatencyStats::default();
+        for i in 1..=5000u64 {
+            // Microseconds to hours, and a saturated sample beyond the range.
+            stats.record((i * i * i) as f64 * 1e-6);
+        }
+        stats.record(1e9);
+        let json = serde_json::to_string(&stats).unwrap();
+        let back: LatencyStats = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.histogram, stats.histogram);
+        assert_eq!((back.sum_ps, back.max_s), (stats.sum_ps, stats.max_s));
+        assert_eq!(back.summary(), stats.summary());
+        assert_eq!(back.cdf(), stats.cdf());
+        let (mut merged, mut merged_back) = (stats.clone(), stats.clone());
+        merged.merge(&stats);
+        merged_back.merge(&back);
+        assert_eq!(merged.histogram, merged_back.histogram);
+        assert_eq!(merged.summary(), merged_back.summary());
+        let empty: LatencyStats =
+            serde_json::from_str(&serde_json::to_string(&LatencyStats::default()).unwrap())
+                .unwrap();
+        assert_eq!(empty.count(), 0);
+        let beyond = r#"{"sum_ps": 0, "max_s": 0, "buckets": [[200000000000, 1]]}"#;
+        assert!(serde_json::from_str::<LatencyStats>(beyond).is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::engine::time::SimTime;
 use crate::serve::{Observer, PlannedStep, Rejection};
 use crate::units::{Seconds, Watts};
 use crate::workload::Request;
+use serde::{Deserialize, Serialize};
 
 /// Levels that change at events and are integrated over time: a replica's, or the fleet's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -148,7 +149,7 @@ impl std::ops::AddAssign for Counters {
 }
 
 /// The full latency distributions of a run, mergeable across runs.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct LatencyDistributions {
     /// Time to first token.
     pub ttft: LatencyStats,

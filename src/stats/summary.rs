@@ -6,7 +6,7 @@ use super::latency::LatencySummary;
 use super::recorder::Recorder;
 use super::timeseries::TimeSeries;
 use crate::units::Joules;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the fleet could do at most, to turn measured amounts into utilisations.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,7 +29,7 @@ pub struct Capacity {
 }
 
 /// Request counts; `arrived = completed + rejected + failed + in_flight`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RequestCounts {
     /// Requests that reached the edge before the horizon.
     pub arrived: u64,
@@ -55,7 +55,7 @@ pub struct RequestCounts {
 }
 
 /// Tokens and rates over the horizon.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Throughput {
     /// Output tokens that reached their users.
     pub output_tokens: u64,
@@ -68,7 +68,7 @@ pub struct Throughput {
 }
 
 /// Latency distributions of completed requests (TTFT of every first token).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Latencies {
     /// Time to first token, from arrival.
     pub ttft: LatencySummary,
@@ -81,7 +81,7 @@ pub struct Latencies {
 }
 
 /// How busy the fleet was, as time averages over the horizon.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Utilization {
     /// Share of GPU-time inside a step.
     pub gpu_busy: f64,
@@ -106,7 +106,7 @@ pub struct Utilization {
 }
 
 /// GPU energy over the horizon.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GpuEnergy {
     /// Energy of all GPUs.
     pub kwh: f64,
@@ -117,7 +117,7 @@ pub struct GpuEnergy {
 }
 
 /// Traffic over the edge link and the links inside replicas.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Network {
     /// Request bytes in over the edge, GB.
     pub edge_ingress_gb: f64,
@@ -135,7 +135,7 @@ pub struct Network {
 }
 
 /// Failures and what they cost in capacity and requests.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reliability {
     /// GPU failures.
     pub gpu_failures: u64,
@@ -148,7 +148,7 @@ pub struct Reliability {
 }
 
 /// The headline figures of one run.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     /// Counts.
     pub requests: RequestCounts,

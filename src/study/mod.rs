@@ -6,9 +6,11 @@
 //! outputs are the same bytes whatever the number of threads.
 
 pub mod headline;
+pub mod record;
 pub mod run;
 
 pub use headline::{HEADLINES, Headline};
+pub use record::{Interval, Record, RunDetail};
 pub use run::{RunResult, run};
 
 use crate::error::{Error, InputError};
@@ -17,6 +19,7 @@ use crate::scenario::{Scenario, ScenarioFile};
 use crate::stats::{LatencyDistributions, Slo, Spread, TimeSeriesRow, rank_correlation, spread};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A per-interval series a study reports bands of.
@@ -71,6 +74,23 @@ pub struct Options<'a> {
     pub progress: bool,
     /// Set to stop the study between runs (Ctrl-C).
     pub cancel: Option<&'a AtomicBool>,
+    /// Runs simulated elsewhere, taken instead of simulating them: what merges the shards
+    /// of a study cut across machines. `None` simulates every run.
+    pub recorded: Option<&'a dyn Recorded>,
+}
+
+/// Records of runs simulated elsewhere — by the shards of a study — that a study takes
+/// instead of simulating the runs. Because a study gathers records the same way wherever
+/// they were made, taking them gives the bits simulating them would.
+pub trait Recorded: Sync + fmt::Debug {
+    /// Which of the recorded studies `file`, as it is now resolved (its variant and the runs'
+    /// loads), is. An error when it is none of them and its runs may not be simulated here;
+    /// `None` when they may.
+    fn study(&self, file: &ScenarioFile) -> Result<Option<usize>, Error>;
+
+    /// The record of run `run` of recorded study `study`. An error when it is missing and may
+    /// not be simulated here; `None` when it may.
+    fn record(&self, study: usize, run: u64) -> Result<Option<Record>, Error>;
 }
 
 /// An uncertain input across runs.
@@ -113,8 +133,8 @@ pub struct StudyResult {
     pub runs: u64,
     /// Run 0, resolved: the configuration shown in reports.
     pub first_scenario: Box<Scenario>,
-    /// Run 0 in full.
-    pub first_run: Box<RunResult>,
+    /// Run 0's detail.
+    pub first_run: Box<RunDetail>,
     /// Every run's headline figures, aligned with [`HEADLINES`].
     pub outputs: Vec<Vec<f64>>,
     /// The distribution of each headline figure.
@@ -143,41 +163,6 @@ impl StudyResult {
     }
 }
 
-/// What the study keeps of one run.
-struct Record {
-    inputs: Vec<crate::scenario::Drawn>,
-    outputs: Vec<f64>,
-    series: Vec<Vec<f64>>,
-    cost_lines: Vec<(&'static str, String, f64)>,
-    latency: LatencyDistributions,
-    full: Option<RunResult>,
-}
-
-fn record(scenario: &Scenario, result: RunResult, keep: bool) -> Record {
-    let series = result
-        .timeseries
-        .iter()
-        .zip(&result.power)
-        .map(|(t, p)| SERIES.iter().map(|s| (s.value)(t, p)).collect())
-        .collect();
-    Record {
-        inputs: scenario.inputs.clone(),
-        outputs: HEADLINES
-            .iter()
-            .map(|h| h.value(&result, &scenario.slo))
-            .collect(),
-        series,
-        cost_lines: result
-            .cost
-            .lines
-            .iter()
-            .map(|l| (l.category, l.item.clone(), l.usd_per_day))
-            .collect(),
-        latency: result.latency.clone(),
-        full: keep.then_some(result),
-    }
-}
-
 /// A pool of `threads` workers (every core when `None`) for simulations in parallel.
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, InputError> {
     rayon::ThreadPoolBuilder::new()
@@ -186,21 +171,61 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, InputErr
         .map_err(|e| InputError::general(format!("cannot start {threads:?} threads: {e}")))
 }
 
-/// Runs every run of `file` and gathers the distributions.
+/// Runs every run of `file` (or takes its record from `options.recorded`) and gathers the
+/// distributions.
 pub fn run_study(file: &ScenarioFile, options: &Options) -> Result<StudyResult, Error> {
     let runs = file.runs();
     // Resolve every run first, so that a bad draw stops the study before any work.
     let mut scenarios = (0..runs)
         .map(|i| file.scenario(i))
         .collect::<Result<Vec<_>, InputError>>()?;
+    let recorded = match options.recorded {
+        Some(store) => store.study(file)?.map(|study| (store, study)),
+        None => None,
+    };
     let pool = thread_pool(options.threads)?;
     // Threads the runs leave idle go to each run's replicas (one run on many cores).
     let run_threads = (pool.current_num_threads() / scenarios.len().max(1)).max(1);
     for scenario in &mut scenarios {
         scenario.run_threads = run_threads;
     }
+    let mut records = Vec::with_capacity(scenarios.len());
+    let mut latency = LatencyDistributions::default();
+    for_each_run(
+        &pool,
+        &scenarios,
+        options,
+        |scenario| {
+            if let Some((store, study)) = recorded {
+                if let Some(record) = store.record(study, scenario.run)? {
+                    return Ok(record);
+                }
+            }
+            Ok(Record::of(scenario, run(scenario), scenario.run == 0))
+        },
+        |mut record| {
+            latency.merge(&record.latency);
+            record.latency = LatencyDistributions::default();
+            records.push(record);
+        },
+    )?;
+    let first = scenarios.into_iter().next().expect("at least one run");
+    Ok(gather(first, records, latency))
+}
+
+/// Does `each` for every item on `pool`, in parallel, and hands the results to `take` in the
+/// items' order. Items go in chunks, so that memory holds a chunk's results at most (a run's
+/// latency histograms are large), and the work stops between items when `options.cancel` is
+/// set. Draws a progress bar over the items when `options.progress`.
+pub fn for_each_run<I: Sync, T: Send>(
+    pool: &rayon::ThreadPool,
+    items: &[I],
+    options: &Options,
+    each: impl Fn(&I) -> Result<T, Error> + Sync,
+    mut take: impl FnMut(T),
+) -> Result<(), Error> {
     let bar = if options.progress {
-        ProgressBar::with_draw_target(Some(runs), ProgressDrawTarget::stderr())
+        ProgressBar::with_draw_target(Some(items.len() as u64), ProgressDrawTarget::stderr())
     } else {
         ProgressBar::hidden()
     };
@@ -209,22 +234,18 @@ pub fn run_study(file: &ScenarioFile, options: &Options) -> Result<StudyResult, 
             .expect("a valid template"),
     );
     let cancelled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-
-    // Runs go in chunks so that memory holds a chunk's latency histograms at most.
     let chunk = (pool.current_num_threads() * 4).max(8);
-    let mut records = Vec::with_capacity(scenarios.len());
-    let mut latency = LatencyDistributions::default();
-    for batch in scenarios.chunks(chunk) {
-        let done: Vec<Option<Record>> = pool.install(|| {
+    for batch in items.chunks(chunk) {
+        let done: Vec<Option<Result<T, Error>>> = pool.install(|| {
             batch
                 .par_iter()
-                .map(|scenario| {
+                .map(|item| {
                     if cancelled() {
                         return None;
                     }
-                    let result = run(scenario);
+                    let result = each(item);
                     bar.inc(1);
-                    Some(record(scenario, result, scenario.run == 0))
+                    Some(result)
                 })
                 .collect()
         });
@@ -232,24 +253,22 @@ pub fn run_study(file: &ScenarioFile, options: &Options) -> Result<StudyResult, 
             bar.abandon();
             return Err(Error::Interrupted);
         }
-        for mut record in done.into_iter().flatten() {
-            latency.merge(&record.latency);
-            record.latency = LatencyDistributions::default();
-            records.push(record);
+        for result in done.into_iter().flatten() {
+            take(result?);
         }
     }
     bar.finish_and_clear();
-    Ok(gather(scenarios, records, latency))
+    Ok(())
 }
 
 /// Turns the runs' records into the study's distributions.
 fn gather(
-    scenarios: Vec<Scenario>,
+    first_scenario: Scenario,
     mut records: Vec<Record>,
     latency: LatencyDistributions,
 ) -> StudyResult {
     let runs = records.len();
-    let first_run = records[0].full.take().expect("run 0 is kept whole");
+    let first_run = records[0].detail.take().expect("run 0 keeps its detail");
     let outputs: Vec<Vec<f64>> = records.iter().map(|r| r.outputs.clone()).collect();
     let headlines = (0..HEADLINES.len())
         .map(|h| {
@@ -306,25 +325,23 @@ fn gather(
         }
     }
 
-    let intervals = first_run.timeseries.len();
-    let bands = (0..intervals)
-        .map(|i| {
-            let row = &first_run.timeseries[i];
-            Band {
-                t_start_s: row.t_start_s,
-                duration_s: row.duration_s,
-                values: (0..SERIES.len())
-                    .map(|s| {
-                        let across: Vec<f64> = records.iter().map(|r| r.series[i][s]).collect();
-                        let spread = spread(&across);
-                        [spread.p5, spread.p50, spread.p95]
-                    })
-                    .collect(),
-            }
+    let bands = first_run
+        .intervals
+        .iter()
+        .enumerate()
+        .map(|(i, interval)| Band {
+            t_start_s: interval.t_start_s,
+            duration_s: interval.duration_s,
+            values: (0..SERIES.len())
+                .map(|s| {
+                    let across: Vec<f64> = records.iter().map(|r| r.series[i][s]).collect();
+                    let spread = spread(&across);
+                    [spread.p5, spread.p50, spread.p95]
+                })
+                .collect(),
         })
         .collect();
 
-    let first_scenario = scenarios.into_iter().next().expect("at least one run");
     StudyResult {
         runs: runs as u64,
         slo: first_scenario.slo.clone(),

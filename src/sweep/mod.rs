@@ -132,27 +132,13 @@ pub fn run_sweep(
             if let Some(point) = cache.get(&(load, c, servers)) {
                 return Ok(point.clone());
             }
-            let configuration = &plan.configurations[c];
-            let variant = Variant {
-                servers: Some(servers),
-                tensor_parallel: Some(configuration.tensor_parallel),
-                gpu: plan.gpus[configuration.gpu].variant.clone(),
-                load: plan.loads[load],
-                ..Variant::default()
-            };
-            let point = study_point(file, variant, options)?;
+            let point = study_point(file, plan.variant(load, c, servers), options)?;
             cache.insert((load, c, servers), point.clone());
             Ok(point)
         };
 
-    for load in 0..plan.loads.len() {
-        for (c, configuration) in plan.configurations.iter().enumerate() {
-            for &servers in &plan.servers {
-                if servers % configuration.servers_unit == 0 {
-                    evaluate(file, load, c, servers)?;
-                }
-            }
-        }
+    for (load, c, servers) in plan.grid() {
+        evaluate(file, load, c, servers)?;
     }
     let mut answers: Vec<Answer> = Vec::new();
     if let Some(max_servers) = plan.search_max_servers {

@@ -4,6 +4,7 @@
 use crate::error::InputError;
 use crate::scenario::spec::{ServersSpec, SweepGpuSpec};
 use crate::scenario::{GpuVariant, ScenarioFile, Variant};
+use serde::{Deserialize, Serialize};
 
 /// The share of runs that must meet the SLO when neither the file nor a flag gives one.
 pub const DEFAULT_SLO_SHARE: f64 = 0.95;
@@ -13,7 +14,7 @@ pub const DEFAULT_MAX_SERVERS: u64 = 1024;
 pub const MAX_POINTS: usize = 10_000;
 
 /// Values from the command line, each replacing the scenario's `sweep:` key.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Overrides {
     /// `--servers`.
     pub servers: Option<Vec<u64>>,
@@ -25,8 +26,10 @@ pub struct Overrides {
     pub load: Option<Vec<f64>>,
     /// `--slo-share`.
     pub slo_share: Option<f64>,
-    /// `--find`: run the capacity search even if the file has no `sweep.search`.
-    pub find: bool,
+    /// `--find` (`true`: run the capacity search even if the file has no `sweep.search`) or
+    /// `--no-find` (`false`: study the grid only, even if it has); as the file says when
+    /// `None`.
+    pub find: Option<bool>,
     /// `--max-servers`.
     pub max_servers: Option<u64>,
 }
@@ -206,7 +209,7 @@ impl SweepPlan {
         }
 
         let search = spec.and_then(|s| s.search.as_ref());
-        let search_max_servers = if overrides.find || search.is_some() {
+        let search_max_servers = if overrides.find.unwrap_or(search.is_some()) {
             let (field, max) = match (overrides.max_servers, search.and_then(|s| s.max_servers)) {
                 (Some(max), _) => ("--max-servers", max),
                 (None, Some(max)) => ("sweep.search.max_servers", max),
@@ -285,6 +288,47 @@ impl SweepPlan {
             slo_share,
             search_max_servers,
         })
+    }
+
+    /// The grid's points in the order a sweep studies them — by load, then configuration,
+    /// then fleet size — as (load, configuration) indices and servers; fleet sizes a
+    /// configuration cannot cut are left out of it.
+    pub fn grid(&self) -> Vec<(usize, usize, u64)> {
+        let mut points = Vec::new();
+        for load in 0..self.loads.len() {
+            for (c, configuration) in self.configurations.iter().enumerate() {
+                for &servers in &self.servers {
+                    if servers % configuration.servers_unit == 0 {
+                        points.push((load, c, servers));
+                    }
+                }
+            }
+        }
+        points
+    }
+
+    /// The variant a point studies: `servers` of configuration `c` at load index `load`.
+    pub fn variant(&self, load: usize, c: usize, servers: u64) -> Variant {
+        let configuration = &self.configurations[c];
+        Variant {
+            servers: Some(servers),
+            tensor_parallel: Some(configuration.tensor_parallel),
+            gpu: self.gpus[configuration.gpu].variant.clone(),
+            load: self.loads[load],
+            ..Variant::default()
+        }
+    }
+
+    /// How reports name a point: `4 servers, tp 4, load ×1`.
+    pub fn point_label(&self, load: usize, c: usize, servers: u64) -> String {
+        let configuration = &self.configurations[c];
+        let gpu = &self.gpus[configuration.gpu].id;
+        format!(
+            "{servers} server{}, {}, load ×{}",
+            if servers == 1 { "" } else { "s" },
+            self.label(gpu, configuration.tensor_parallel),
+            self.loads[load]
+        )
     }
 
     /// How reports name a configuration: `tp 4`, or `H200 SXM tp 4` when several GPUs are

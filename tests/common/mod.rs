@@ -62,3 +62,26 @@ pub fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
         })
         .collect()
 }
+
+/// Every file of a results folder, relative path and bytes, in name order.
+pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            for (name, bytes) in files(&path) {
+                found.push((
+                    format!("{}/{name}", path.file_name().unwrap().to_string_lossy()),
+                    bytes,
+                ));
+            }
+        } else {
+            found.push((
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read(&path).unwrap(),
+            ));
+        }
+    }
+    found.sort();
+    found
+}
