@@ -4,12 +4,12 @@
 //! command's work and its units. Shards merge only when everything but the index and the
 //! units is the same.
 
-use super::sha256::sha256_hex;
 use super::{Command, Shard, StudyKey, Unit};
 use crate::error::InputError;
 use crate::grow::Search;
 use crate::scenario::{Overrides, ScenarioFile};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Version of the shard folder's layout; raised when a file or field changes meaning.
@@ -338,10 +338,32 @@ fn first_difference(
         .map(|(key, _)| key.clone())
 }
 
+/// The SHA-256 digest of `bytes` as 64 lowercase hex digits: what `sha256sum FILE` prints, so
+/// a user can check which file a shard was cut from.
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenario::Variant;
+
+    #[test]
+    fn digests_are_what_sha256sum_prints() {
+        // FIPS 180-4 examples.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 
     fn manifest() -> Manifest {
         Manifest {

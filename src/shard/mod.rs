@@ -34,7 +34,6 @@
 
 pub mod manifest;
 pub mod merge;
-pub mod sha256;
 
 pub use manifest::Manifest;
 pub use merge::{Merge, Merged};
