@@ -3,30 +3,17 @@
 //! runs missing or held twice; and resuming, of a shard and of a merge.
 
 mod common;
-use common::{files, fleetsim, write_scenario};
+use common::{files, fleetsim, uncertain_scenario, write_scenario};
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// A study of seven runs with uncertain inputs everywhere a planner would have them.
-const UNCERTAIN: &str = "
-name: uncertain
-study: {seed: 11, horizon: 10m, timeseries_interval: 2m, runs: 7}
-workload:
-  rate: {uniform: [3/s, 5/s]}
-  prompt_tokens: {lognormal: {median: 300, sigma: 0.7}, max: 3000}
-  output_tokens: {lognormal: {median: {triangular: [80, 100, 140]}, sigma: 0.6}, max: 800}
-model: llama-3.1-8b
-hardware: {gpu: h100-sxm, gpus_per_server: 2}
-fleet: {servers: 1, router: power-of-two-choices}
-perf: {memory_efficiency: {uniform: [0.75, 0.9]}}
-facility: {pue: {normal: {mean: 1.2, sd: 0.03}}}
-costs:
-  hardware: {rented: {gpu_hour: {choice: [2.0, 2.95, 4.0], weights: [1, 2, 1]}}}
-slo: {ttft_p99: 2s, tpot_p99: 100ms}
-";
+/// A study of seven runs with uncertain inputs.
+fn uncertain() -> String {
+    uncertain_scenario("10m", "2m", 7)
+}
 
 /// Three fleet sizes at two loads, three runs each, crossing the SLO boundary; and a month
 /// by month plan over the same fleet.
@@ -140,7 +127,7 @@ fn same_files(a: &Path, b: &Path) {
 #[test]
 fn three_shards_of_a_study_merge_into_the_bytes_of_one_process() {
     let root = tempfile::tempdir().unwrap();
-    let scenario = write_scenario(root.path(), "uncertain.yaml", UNCERTAIN);
+    let scenario = write_scenario(root.path(), "uncertain.yaml", &uncertain());
     let single = root.path().join("single");
     whole("run", &scenario, &single, &["--threads", "2"]);
     let dirs = shards("run", &scenario, root.path(), 3);
@@ -184,7 +171,7 @@ fn shards_of_a_sweep_grid_and_of_a_growth_plan_merge_into_the_bytes_of_one_proce
 #[test]
 fn merge_refuses_shards_of_another_scenario_seed_or_release() {
     let root = tempfile::tempdir().unwrap();
-    let scenario = write_scenario(root.path(), "uncertain.yaml", UNCERTAIN);
+    let scenario = write_scenario(root.path(), "uncertain.yaml", &uncertain());
     let dirs = shards("run", &scenario, root.path(), 2);
     let out = root.path().join("merged");
     let refused = |dirs: &[PathBuf], field: &str, extra: &[&str]| {
@@ -221,7 +208,7 @@ fn merge_refuses_shards_of_another_scenario_seed_or_release() {
     let edited = write_scenario(
         root.path(),
         "edited.yaml",
-        &format!("{UNCERTAIN}# edited: the same study, other bytes\n"),
+        &format!("{}# edited: the same study, other bytes\n", uncertain()),
     );
     shard(&edited, &[]);
     refused(&[dirs[0].clone(), other.clone()], "scenario.sha256", &[]);
@@ -249,8 +236,8 @@ fn merge_refuses_shards_of_another_scenario_seed_or_release() {
 
     // The scenario changed after the shards were cut: refused, unless the original is
     // given with --scenario.
-    let original = write_scenario(root.path(), "original.yaml", UNCERTAIN);
-    fs::write(&scenario, UNCERTAIN.replace("seed: 11", "seed: 13")).unwrap();
+    let original = write_scenario(root.path(), "original.yaml", &uncertain());
+    fs::write(&scenario, uncertain().replace("seed: 11", "seed: 13")).unwrap();
     refused(&dirs, "not the scenario the shards were cut from", &[]);
     let message = refused(&dirs, "its SHA-256", &["--scenario", path(&edited)]);
     assert!(message.contains("edited.yaml"), "{message}");
@@ -260,7 +247,7 @@ fn merge_refuses_shards_of_another_scenario_seed_or_release() {
 #[test]
 fn merge_reports_missing_and_duplicated_runs_and_resumes_the_missing() {
     let root = tempfile::tempdir().unwrap();
-    let scenario = write_scenario(root.path(), "uncertain.yaml", UNCERTAIN);
+    let scenario = write_scenario(root.path(), "uncertain.yaml", &uncertain());
     let single = root.path().join("single");
     whole("run", &scenario, &single, &[]);
     let dirs = shards("run", &scenario, root.path(), 3);
@@ -413,7 +400,7 @@ fn bad_shards_are_refused_before_anything_runs() {
 fn a_killed_shard_resumes_where_it_stopped() {
     let root = tempfile::tempdir().unwrap();
     // Long enough to be killed halfway: sixty runs one after another.
-    let text = UNCERTAIN.replace("runs: 7", "runs: 60");
+    let text = uncertain().replace("runs: 7", "runs: 60");
     let scenario = write_scenario(root.path(), "long.yaml", &text);
     let dir = root.path().join("shards/0");
     let other_dir = root.path().join("shards/1");

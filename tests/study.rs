@@ -2,7 +2,7 @@
 //! in the outputs, charts, the HTML report, and what an interrupted study leaves behind.
 
 mod common;
-use common::{files, fleetsim_into, write_scenario};
+use common::{files, fleetsim_into, uncertain_scenario, write_scenario};
 
 use serde_json::Value;
 use std::fs;
@@ -10,23 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-/// A small study with uncertain inputs everywhere a planner would have them.
-const UNCERTAIN: &str = "
-name: uncertain
-study: {seed: 11, horizon: 30m, timeseries_interval: 5m, runs: 6}
-workload:
-  rate: {uniform: [3/s, 5/s]}
-  prompt_tokens: {lognormal: {median: 300, sigma: 0.7}, max: 3000}
-  output_tokens: {lognormal: {median: {triangular: [80, 100, 140]}, sigma: 0.6}, max: 800}
-model: llama-3.1-8b
-hardware: {gpu: h100-sxm, gpus_per_server: 2}
-fleet: {servers: 1, router: power-of-two-choices}
-perf: {memory_efficiency: {uniform: [0.75, 0.9]}}
-facility: {pue: {normal: {mean: 1.2, sd: 0.03}}}
-costs:
-  hardware: {rented: {gpu_hour: {choice: [2.0, 2.95, 4.0], weights: [1, 2, 1]}}}
-slo: {ttft_p99: 2s, tpot_p99: 100ms}
-";
+/// The study these tests run: six runs of half an hour.
+fn uncertain() -> String {
+    uncertain_scenario("30m", "5m", 6)
+}
 
 fn scenario(dir: &Path, text: &str) -> PathBuf {
     write_scenario(dir, "study.yaml", text)
@@ -40,7 +27,7 @@ fn run(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
 fn uncertain_study() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let output = run(&scenario(dir.path(), UNCERTAIN), &out, &[]);
+    let output = run(&scenario(dir.path(), &uncertain()), &out, &[]);
     assert!(
         output.status.success(),
         "{}",
@@ -97,7 +84,7 @@ fn replicas_in_parallel_write_the_bytes_of_one_simulation() {
 
 #[test]
 fn one_thread_and_two_write_identical_bytes() {
-    let a = same_bytes_on_one_and_two_threads(UNCERTAIN);
+    let a = same_bytes_on_one_and_two_threads(&uncertain());
     let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
     for expected in [
         "summary.json",
@@ -220,7 +207,7 @@ fn bad_distributions_are_clear_errors() {
         ),
         ("weights: [1, 2, 1]", "weights: [1, 2]"),
     ] {
-        let text = UNCERTAIN.replace(bad, expected);
+        let text = uncertain().replace(bad, expected);
         let out = dir.path().join("never");
         let output = run(&scenario(dir.path(), &text), &out, &[]);
         let message = String::from_utf8_lossy(&output.stderr);
@@ -243,7 +230,7 @@ fn an_interrupted_study_leaves_the_old_results_untouched() {
     fs::create_dir(&out).unwrap();
     fs::write(out.join("old.txt"), "previous results").unwrap();
     // Long enough to be interrupted: many runs of a busy day.
-    let text = UNCERTAIN
+    let text = uncertain()
         .replace("horizon: 30m", "horizon: 24h")
         .replace("runs: 6", "runs: 400");
     let scenario = scenario(dir.path(), &text);
@@ -292,7 +279,7 @@ fn an_interrupted_study_leaves_the_old_results_untouched() {
 #[test]
 fn runs_and_threads_flags_are_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = scenario(dir.path(), UNCERTAIN);
+    let scenario = scenario(dir.path(), &uncertain());
     let out = dir.path().join("out");
     let zero = run(&scenario, &out, &["--runs", "0"]);
     assert_eq!(zero.status.code(), Some(2));

@@ -130,13 +130,8 @@ mod tests {
         assert!((w.iter().sum::<f64>() / 24.0 - 1.0).abs() < 1e-12);
     }
 
-    #[test]
-    fn hourly_counts_follow_the_profile() {
-        let mut weights = [1.0; 24];
-        weights[3] = 0.0;
-        weights[12] = 4.0;
-        let profile = DailyProfile::from_hourly(weights);
-        let mut process = ArrivalProcess::new(10.0, profile.clone(), 1.0);
+    /// Arrivals of `process` in each hour of one day.
+    fn hourly_counts(mut process: ArrivalProcess) -> [u64; 24] {
         let mut rng = stream(3, 0, Stream::Arrivals);
         let mut counts = [0u64; 24];
         while let Some(t) = process.next(&mut rng) {
@@ -145,6 +140,16 @@ mod tests {
             }
             counts[(t / HOUR) as usize] += 1;
         }
+        counts
+    }
+
+    #[test]
+    fn hourly_counts_follow_the_profile() {
+        let mut weights = [1.0; 24];
+        weights[3] = 0.0;
+        weights[12] = 4.0;
+        let profile = DailyProfile::from_hourly(weights);
+        let counts = hourly_counts(ArrivalProcess::new(10.0, profile.clone(), 1.0));
         assert_eq!(counts[3], 0);
         for hour in [0, 12, 20] {
             let expected = 10.0 * profile.weights()[hour] * HOUR;
@@ -206,15 +211,7 @@ mod tests {
         let mut weights = [1.0; 24];
         weights[12] = 4.0;
         let profile = DailyProfile::from_hourly(weights);
-        let mut process = ArrivalProcess::new(10.0, profile.clone(), 2.0);
-        let mut rng = stream(3, 0, Stream::Arrivals);
-        let mut counts = [0u64; 24];
-        while let Some(t) = process.next(&mut rng) {
-            if t >= 86_400.0 {
-                break;
-            }
-            counts[(t / HOUR) as usize] += 1;
-        }
+        let counts = hourly_counts(ArrivalProcess::new(10.0, profile.clone(), 2.0));
         let expected = 10.0 * profile.weights()[12] * HOUR;
         // A renewal count's sd is about cv·√expected.
         assert!((counts[12] as f64 - expected).abs() < 5.0 * 2.0 * expected.sqrt());

@@ -85,3 +85,26 @@ pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     found.sort();
     found
 }
+
+/// A study with uncertain inputs everywhere a planner would have them (rate, lengths, memory
+/// efficiency, PUE, GPU price), over `horizon` with series bins of `interval`, `runs` runs.
+pub fn uncertain_scenario(horizon: &str, interval: &str, runs: u32) -> String {
+    format!(
+        "
+name: uncertain
+study: {{seed: 11, horizon: {horizon}, timeseries_interval: {interval}, runs: {runs}}}
+workload:
+  rate: {{uniform: [3/s, 5/s]}}
+  prompt_tokens: {{lognormal: {{median: 300, sigma: 0.7}}, max: 3000}}
+  output_tokens: {{lognormal: {{median: {{triangular: [80, 100, 140]}}, sigma: 0.6}}, max: 800}}
+model: llama-3.1-8b
+hardware: {{gpu: h100-sxm, gpus_per_server: 2}}
+fleet: {{servers: 1, router: power-of-two-choices}}
+perf: {{memory_efficiency: {{uniform: [0.75, 0.9]}}}}
+facility: {{pue: {{normal: {{mean: 1.2, sd: 0.03}}}}}}
+costs:
+  hardware: {{rented: {{gpu_hour: {{choice: [2.0, 2.95, 4.0], weights: [1, 2, 1]}}}}}}
+slo: {{ttft_p99: 2s, tpot_p99: 100ms}}
+"
+    )
+}
