@@ -886,10 +886,14 @@ fn print_check(s: &fleetsim::scenario::Scenario) {
         m.usable_per_gpu, m.weights_per_gpu, m.activations_per_gpu, m.kv_cache_per_gpu
     );
     println!(
-        "  KV cache {} tokens per replica ({} blocks of {})",
+        "  KV cache {} tokens per replica ({} blocks of {}){}",
         s.kv_blocks_per_replica * u64::from(s.kv_block_tokens),
         s.kv_blocks_per_replica,
-        s.kv_block_tokens
+        s.kv_block_tokens,
+        s.prefix_caching.as_ref().map_or(String::new(), |p| format!(
+            "; prefix caching of {}-token prompt blocks",
+            p.block_tokens()
+        ))
     );
     println!(
         "  traffic  {} over {:.1} h",

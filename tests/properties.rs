@@ -5,6 +5,7 @@ use fleetsim::fleet::RouterPolicy;
 use fleetsim::scenario::{Scenario, from_yaml};
 use fleetsim::stats::RunMeasurements;
 use proptest::prelude::*;
+use std::fmt::Write;
 
 /// A small scenario: GPT-2 on L4s with a tight memory budget, so that KV-cache preemptions
 /// and rejections of requests too long for the cache both happen; with `failures`, parts
@@ -25,6 +26,66 @@ struct Knobs {
     autoscale: Option<(f64, u32)>,
     /// A 2 Mb/s edge with 3 ms of latency, on which responses queue.
     slow_edge: bool,
+    /// Instead of `traffic`, a trace of conversations sharing prefixes (generated from this
+    /// seed), replayed at `traffic`'s rate with prefix caching (unless batching is static).
+    prefix_trace: Option<u64>,
+}
+
+/// The arrival rate of [`conversations`], per second.
+const CONVERSATION_RATE: f64 = 2.5;
+
+/// A Mooncake-format trace of 300 requests over 120 s, in conversations: every prompt opens
+/// with a shared system prompt of two 64-token blocks; a conversation's next turn repeats its
+/// last prompt and answer and adds a message, so its blocks are the last prompt's whole ones
+/// and new ones; prompts stay under 1,000 tokens (a longer one starts a new conversation).
+fn conversations(seed: u64) -> String {
+    let mut state = seed;
+    let mut next = move |n: u64| {
+        // SplitMix64.
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    };
+    // Per conversation: its last prompt's tokens, its whole blocks' ids, its last answer.
+    let mut open: Vec<(u64, Vec<u64>, u64)> = Vec::new();
+    let mut next_id = 2;
+    let mut text = String::new();
+    for row in 0..300u64 {
+        let turn = (!open.is_empty() && next(3) > 0).then(|| next(open.len() as u64) as usize);
+        let message = 20 + next(200);
+        let (base, mut ids) = match turn {
+            Some(c) => (open[c].0 + open[c].2 + message, open[c].1.clone()),
+            None => (128 + message, vec![0, 1]),
+        };
+        let (tokens, turn) = if base < 1000 {
+            (base, turn)
+        } else {
+            (128 + message, None)
+        };
+        if turn.is_none() {
+            ids = vec![0, 1];
+        }
+        while (ids.len() as u64) < tokens.div_ceil(64) {
+            ids.push(next_id);
+            next_id += 1;
+        }
+        let output = 1 + next(200);
+        let _ = writeln!(
+            text,
+            "{{\"timestamp\": {}, \"input_length\": {tokens}, \"output_length\": {output}, \
+             \"hash_ids\": {ids:?}}}",
+            row * 400
+        );
+        // The last, partial block is not part of the next turn's prefix.
+        ids.truncate((tokens / 64) as usize);
+        match turn {
+            Some(c) => open[c] = (tokens, ids, output),
+            None => open.push((tokens, ids, output)),
+        }
+    }
+    text
 }
 
 fn scenario(k: &Knobs) -> Scenario {
@@ -45,12 +106,35 @@ fn scenario(k: &Knobs) -> Scenario {
     } else {
         ""
     };
+    // Read when the scenario is resolved: the file may go with the folder after that.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let workload = match k.prefix_trace {
+        Some(seed) => {
+            let path = dir.path().join("conversations.jsonl");
+            std::fs::write(&path, conversations(seed)).expect("the trace is written");
+            let rate: f64 = k
+                .traffic
+                .trim_start_matches("rate: ")
+                .trim_end_matches("/s")
+                .parse()
+                .expect("an open-loop rate");
+            format!(
+                "trace: {{file: {:?}, block_tokens: 64, loop: true, time_scale: {}}}",
+                path.display(),
+                CONVERSATION_RATE / rate
+            )
+        }
+        None => format!(
+            "{}
+  prompt_tokens: {{lognormal: {{median: 300, sigma: 1.0}}, max: 1000}}
+  output_tokens: {{lognormal: {{median: 60, sigma: 1.0}}, max: 1000}}",
+            k.traffic
+        ),
+    };
     let yaml = format!(
         "
 workload:
-  {}
-  prompt_tokens: {{lognormal: {{median: 300, sigma: 1.0}}, max: 1000}}
-  output_tokens: {{lognormal: {{median: 60, sigma: 1.0}}, max: 1000}}
+  {workload}
 model: gpt2
 hardware: {{gpu: l4, gpus_per_server: {}}}
 fleet: {{servers: 2, router: {router}{autoscaling}}}
@@ -66,7 +150,7 @@ scheduler:
   activation_reserve: 0
 study: {{horizon: 10m, timeseries_interval: 1m}}
 ",
-        k.traffic, k.replicas, k.batching, k.chunked, k.max_seqs, k.memory_utilization
+        k.replicas, k.batching, k.chunked, k.max_seqs, k.memory_utilization
     );
     from_yaml(&yaml, "property").expect("valid scenario")
 }
@@ -81,12 +165,15 @@ fn arbitrary_scenario() -> impl Strategy<Value = Scenario> {
         1u32..4,
         prop::sample::select(RouterPolicy::ALL.to_vec()),
         prop::option::of((1.0..64.0f64, 0u32..120)),
+        prop::option::of(any::<u64>()),
     )
         .prop_map(
-            |(rate, batching, chunked, memory, seqs, replicas, router, autoscale)| {
+            |(rate, batching, chunked, memory, seqs, replicas, router, autoscale, prefix)| {
+                // Prefix-aware routing needs prefix caching: a trace and continuous batching.
+                let prefix_aware = router == RouterPolicy::PrefixAware;
                 scenario(&Knobs {
                     traffic: format!("rate: {rate}/s"),
-                    batching,
+                    batching: if prefix_aware { "continuous" } else { batching },
                     chunked,
                     memory_utilization: memory,
                     max_seqs: seqs,
@@ -95,6 +182,11 @@ fn arbitrary_scenario() -> impl Strategy<Value = Scenario> {
                     failures: true,
                     autoscale,
                     slow_edge: false,
+                    prefix_trace: if prefix_aware {
+                        Some(prefix.unwrap_or(rate.to_bits()))
+                    } else {
+                        prefix
+                    },
                 })
             },
         )
@@ -116,6 +208,16 @@ proptest! {
         prop_assert_eq!(rows.iter().map(|row| row.failed).sum::<u64>(), r.failed);
         prop_assert_eq!(rows.iter().map(|row| row.preemptions).sum::<u64>(), r.preemptions);
         prop_assert_eq!(run.summary.latency.e2e.count, r.completed);
+        prop_assert_eq!(run.summary.prefix_cache.is_some(), s.prefix_caching.is_some());
+        if let Some(p) = run.summary.prefix_cache {
+            prop_assert_eq!(rows.iter().map(|row| row.prefix_blocks).sum::<u64>(), p.blocks);
+            prop_assert_eq!(rows.iter().map(|row| row.prefix_hit_blocks).sum::<u64>(), p.hit_blocks);
+            prop_assert!(p.hit_blocks <= p.blocks && p.hit_tokens < p.prompt_tokens.max(1));
+            // Every request that started looked up its prompt, at each replica it went to;
+            // preempted ones again.
+            prop_assert!(p.lookups >= r.completed && p.lookups <= r.arrived + r.retries);
+            prop_assert!(p.rejoins <= r.preemptions && p.prefill_tokens_saved >= p.hit_tokens);
+        }
     }
 
     #[test]
@@ -170,6 +272,7 @@ fn the_tight_scenarios_preempt_reject_retry_and_fail() {
         failures: true,
         autoscale: None,
         slow_edge: false,
+        prefix_trace: None,
     });
     let summary = simulate(&s, Streams { seed: 1, run: 0 }).summary;
     let r = summary.requests;
@@ -202,12 +305,14 @@ proptest! {
         closed in any::<bool>(),
         failures in any::<bool>(),
         autoscale in prop::option::of((1.0..64.0f64, 0u32..120)),
+        prefix in prop::option::of(any::<u64>()),
         seed in 0u64..1000,
     ) {
-        // Open or closed loop, every router, tight caches, failures or none, autoscaling or
-        // none, a slow edge.
+        // Open or closed loop, or conversations sharing prefixes with prefix caching; every
+        // router, tight caches, failures or none, autoscaling or none, a slow edge.
+        let prefix = if router == RouterPolicy::PrefixAware { Some(prefix.unwrap_or(seed)) } else { prefix };
         let mut s = scenario(&Knobs {
-            traffic: if closed {
+            traffic: if closed && prefix.is_none() {
                 format!("concurrency: {}", (rate / 4.0).ceil())
             } else {
                 format!("rate: {rate}/s")
@@ -221,6 +326,7 @@ proptest! {
             failures,
             autoscale,
             slow_edge: true,
+            prefix_trace: prefix,
         });
         let streams = Streams { seed, run: 0 };
         s.stepping = Stepping::Single;
@@ -235,9 +341,11 @@ proptest! {
             prop_assert!(close(x.e2e_s, y.e2e_s), "request {}: e2e {} vs {}", x.id, x.e2e_s, y.e2e_s);
         }
         prop_assert_eq!(single.summary.requests, runs.summary.requests);
+        prop_assert_eq!(single.summary.prefix_cache, runs.summary.prefix_cache);
         prop_assert_eq!(single.summary.throughput.output_tokens, runs.summary.throughput.output_tokens);
         prop_assert_eq!(single.latency.itl.summary().count, runs.latency.itl.summary().count);
         for (x, y) in single.timeseries.iter().zip(&runs.timeseries) {
+            prop_assert_eq!((x.prefix_blocks, x.prefix_hit_blocks), (y.prefix_blocks, y.prefix_hit_blocks));
             for (p, q) in [
                 (x.gpu_busy, y.gpu_busy),
                 (x.flops_util, y.flops_util),
@@ -280,6 +388,7 @@ proptest! {
         random in any::<bool>(),
         slow_edge in any::<bool>(),
         single in any::<bool>(),
+        prefix in prop::option::of(any::<u64>()),
         seed in 0u64..1000,
     ) {
         let mut s = scenario(&Knobs {
@@ -293,6 +402,7 @@ proptest! {
             failures: false,
             autoscale: None,
             slow_edge,
+            prefix_trace: prefix,
         });
         if single {
             s.stepping = Stepping::Single;

@@ -86,6 +86,8 @@ pub fn fleet_day(
                 rejected: 0,
                 failed: 0,
                 preemptions: 0,
+                prefix_blocks: 0,
+                prefix_hit_blocks: 0,
                 output_tokens_per_s: 0.0,
                 prefill_tokens_per_s: 0.0,
                 waiting_mean: 0.0,

@@ -22,16 +22,29 @@ pub enum RouterPolicy {
     /// Two replicas drawn at random; the one with fewer outstanding requests (Mitzenmacher,
     /// "The Power of Two Choices in Randomized Load Balancing", 2001).
     PowerOfTwoChoices,
+    /// The replica whose prefix cache holds the longest run of the request's prompt blocks,
+    /// ties to the fewest outstanding requests; but while the fleet is out of balance (the
+    /// busiest replica has more than [`PREFIX_BALANCE_SLACK`] outstanding requests more than
+    /// the least busy), the least busy. This is SGLang's cache-aware routing (its router's
+    /// default `balance_abs_threshold` of 32) reading each replica's actual cache, as llm-d's
+    /// precise prefix-cache scorer does from the engines' KV events. It needs prefix
+    /// caching.
+    PrefixAware,
 }
+
+/// How many more outstanding requests the busiest replica may have than the least busy
+/// before the prefix-aware router stops following cached prefixes and balances the load.
+pub const PREFIX_BALANCE_SLACK: usize = 32;
 
 impl RouterPolicy {
     /// Every policy, in the order the README lists them.
-    pub const ALL: [RouterPolicy; 5] = [
+    pub const ALL: [RouterPolicy; 6] = [
         RouterPolicy::RoundRobin,
         RouterPolicy::Random,
         RouterPolicy::LeastOutstandingRequests,
         RouterPolicy::LeastOutstandingTokens,
         RouterPolicy::PowerOfTwoChoices,
+        RouterPolicy::PrefixAware,
     ];
 
     /// The name used in scenarios.
@@ -42,6 +55,7 @@ impl RouterPolicy {
             RouterPolicy::LeastOutstandingRequests => "least-outstanding-requests",
             RouterPolicy::LeastOutstandingTokens => "least-outstanding-tokens",
             RouterPolicy::PowerOfTwoChoices => "power-of-two-choices",
+            RouterPolicy::PrefixAware => "prefix-aware",
         }
     }
 
@@ -61,6 +75,9 @@ pub struct ReplicaLoad {
     pub requests: usize,
     /// Tokens of context of those requests.
     pub tokens: u64,
+    /// Blocks of the request's prompt, from its first, that its prefix cache holds (read
+    /// only for the prefix-aware policy).
+    pub cached_blocks: u32,
 }
 
 /// A router's state: where the last request went.
@@ -81,6 +98,11 @@ impl Router {
         }
     }
 
+    /// The policy.
+    pub fn policy(&self) -> RouterPolicy {
+        self.policy
+    }
+
     /// Picks a healthy replica, or `None` when none is; `load(i)` describes replica `i` and
     /// `healthy` is how many are healthy. Ties go to the first after the last choice, so
     /// equal replicas share the load in turn.
@@ -95,11 +117,17 @@ impl Router {
         }
         let in_turn = (0..self.replicas)
             .map(|offset| (self.next + offset) % self.replicas)
-            .filter(|&i| load(i).healthy);
+            .map(|i| (i, load(i)))
+            .filter(|(_, l)| l.healthy);
         let chosen = match self.policy {
-            RouterPolicy::RoundRobin => in_turn.take(1).next(),
-            RouterPolicy::LeastOutstandingRequests => in_turn.min_by_key(|&i| load(i).requests),
-            RouterPolicy::LeastOutstandingTokens => in_turn.min_by_key(|&i| load(i).tokens),
+            RouterPolicy::RoundRobin => in_turn.map(|(i, _)| i).next(),
+            RouterPolicy::LeastOutstandingRequests => {
+                in_turn.min_by_key(|(_, l)| l.requests).map(|(i, _)| i)
+            }
+            RouterPolicy::LeastOutstandingTokens => {
+                in_turn.min_by_key(|(_, l)| l.tokens).map(|(i, _)| i)
+            }
+            RouterPolicy::PrefixAware => prefix_aware(in_turn),
             RouterPolicy::Random => Some(self.random_healthy(rng, healthy, &load)),
             RouterPolicy::PowerOfTwoChoices => {
                 let first = self.random_healthy(rng, healthy, &load);
@@ -148,6 +176,34 @@ impl Router {
     }
 }
 
+/// The prefix-aware choice among `replicas` (healthy, in turn order): the longest cached
+/// prefix, then the fewest outstanding requests, then the first in turn; the fewest
+/// outstanding requests while the busiest has more than [`PREFIX_BALANCE_SLACK`] more.
+fn prefix_aware(replicas: impl Iterator<Item = (usize, ReplicaLoad)>) -> Option<usize> {
+    let mut least: Option<(usize, usize)> = None;
+    let mut best: Option<(usize, ReplicaLoad)> = None;
+    let mut most = 0;
+    for (i, l) in replicas {
+        most = most.max(l.requests);
+        if least.is_none_or(|(_, requests)| l.requests < requests) {
+            least = Some((i, l.requests));
+        }
+        let better = best.is_none_or(|(_, b)| {
+            (l.cached_blocks, std::cmp::Reverse(l.requests))
+                > (b.cached_blocks, std::cmp::Reverse(b.requests))
+        });
+        if better {
+            best = Some((i, l));
+        }
+    }
+    let (least, fewest) = least?;
+    if most - fewest > PREFIX_BALANCE_SLACK {
+        Some(least)
+    } else {
+        best.map(|(i, _)| i)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +214,14 @@ mod tests {
             healthy: true,
             requests,
             tokens,
+            cached_blocks: 0,
+        }
+    }
+
+    fn cached(requests: usize, cached_blocks: u32) -> ReplicaLoad {
+        ReplicaLoad {
+            cached_blocks,
+            ..up(requests, 0)
         }
     }
 
@@ -228,6 +292,29 @@ mod tests {
         let loads = [up(50, 0), up(0, 0), up(0, 0)];
         let picks = route_all(RouterPolicy::PowerOfTwoChoices, &loads, 3000);
         assert!(picks.iter().all(|&i| i != 0));
+    }
+
+    #[test]
+    fn prefix_aware_follows_the_longest_cached_prefix_unless_the_load_is_out_of_balance() {
+        let policy = RouterPolicy::PrefixAware;
+        // The longest prefix wins over a lighter load.
+        let loads = [cached(3, 1), cached(9, 4), cached(0, 0)];
+        assert_eq!(route_all(policy, &loads, 1), vec![1]);
+        // Equal prefixes: the fewest outstanding; equal loads too: in turn.
+        let loads = [cached(5, 2), cached(4, 2), cached(4, 2)];
+        assert_eq!(route_all(policy, &loads, 1), vec![1]);
+        assert_eq!(route_all(policy, &[cached(0, 0); 3], 3), vec![0, 1, 2]);
+        // The replica holding the prefix is 33 requests busier than the least busy: balance.
+        let slack = PREFIX_BALANCE_SLACK;
+        let loads = [cached(1, 0), cached(1 + slack + 1, 7), cached(2, 0)];
+        assert_eq!(route_all(policy, &loads, 1), vec![0]);
+        // At exactly the slack, the prefix still wins.
+        let loads = [cached(1, 0), cached(1 + slack, 7)];
+        assert_eq!(route_all(policy, &loads, 1), vec![1]);
+        // A failed replica is never chosen, whatever it holds.
+        let mut loads = [cached(0, 9), cached(0, 1)];
+        loads[0].healthy = false;
+        assert_eq!(route_all(policy, &loads, 1), vec![1]);
     }
 
     #[test]

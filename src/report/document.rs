@@ -90,6 +90,11 @@ pub struct Configuration {
     pub max_tokens_per_step: u32,
     /// Whether prompts are chunked.
     pub chunked_prefill: bool,
+    /// Whether replicas cache prompt blocks and reuse them.
+    pub prefix_caching: bool,
+    /// Tokens of a cached prompt block, with prefix caching.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_block_tokens: Option<u32>,
     /// Usable memory per GPU, GiB.
     pub memory_usable_gib: f64,
     /// Weights per GPU, GiB.
@@ -229,6 +234,8 @@ impl RunDocument {
                 max_seqs: scenario.scheduler.max_seqs,
                 max_tokens_per_step: scenario.scheduler.max_tokens_per_step,
                 chunked_prefill: scenario.scheduler.chunked_prefill,
+                prefix_caching: scenario.prefix_caching.is_some(),
+                prefix_block_tokens: scenario.prefix_caching.as_ref().map(|p| p.block_tokens()),
                 memory_usable_gib: m.usable_per_gpu.gib(),
                 memory_weights_gib: m.weights_per_gpu.gib(),
                 memory_activations_gib: m.activations_per_gpu.gib(),

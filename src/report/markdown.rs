@@ -166,11 +166,15 @@ pub fn run_sections(doc: &RunDocument) -> String {
         (
             "Scheduler",
             format!(
-                "{} batching, ≤ {} sequences, ≤ {} tokens per step, chunked prefill {}",
+                "{} batching, ≤ {} sequences, ≤ {} tokens per step, chunked prefill {}{}",
                 c.batching,
                 c.max_seqs,
                 c.max_tokens_per_step,
-                if c.chunked_prefill { "on" } else { "off" }
+                if c.chunked_prefill { "on" } else { "off" },
+                c.prefix_block_tokens
+                    .map_or(String::new(), |tokens| format!(
+                        ", prefix caching on (prompt blocks of {tokens} tokens)"
+                    ))
             ),
         ),
         (
@@ -245,6 +249,52 @@ pub fn run_sections(doc: &RunDocument) -> String {
             format!("{:.0}", t.prefill_tokens_per_s),
         ]],
     );
+
+    if let Some(p) = &r.prefix_cache {
+        section(
+            &mut out,
+            "Prefix cache",
+            &[
+                "prompt blocks looked up",
+                "found cached",
+                "prompt tokens looked up",
+                "found cached",
+                "prefill saved",
+                "blocks evicted",
+            ],
+            "rrrrrr",
+            &[vec![
+                count(p.blocks),
+                format!("{} ({})", count(p.hit_blocks), percent(p.block_hit_rate)),
+                count(p.prompt_tokens),
+                format!("{} ({})", count(p.hit_tokens), percent(p.token_hit_rate)),
+                format!(
+                    "{} tokens, {:.0}/s",
+                    count(p.prefill_tokens_saved),
+                    p.prefill_tokens_saved_per_s
+                ),
+                count(p.evictions),
+            ]],
+        );
+        let rejoins = if p.rejoins > 0 {
+            format!(
+                " {} joined again after a preemption, finding mostly their own blocks: the \
+                 prefill saved counts them, the hit rates do not.",
+                count(p.rejoins)
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "Each of {} requests joining a replica's batch looked up its prompt's blocks of {} \
+             tokens in the replica's cache; the blocks found, from the first, are not \
+             prefilled.{rejoins} Per-interval hit rates are in `timeseries.csv` \
+             (`prefix_hit_rate`).\n",
+            count(p.lookups),
+            p.block_tokens
+        );
+    }
 
     let l = &r.latency;
     section(
@@ -519,8 +569,10 @@ pub fn study_markdown(doc: &StudyDocument, run: &RunDocument) -> String {
     let rows: Vec<Vec<String>> = doc
         .headlines
         .iter()
-        // A cost category no run has is left out.
+        // A cost category no run has is left out, and a figure no run has (the prefix
+        // cache's hit rate without prefix caching).
         .filter(|h| !(h.unit == "$/day" && h.spread.min == 0.0 && h.spread.max == 0.0))
+        .filter(|h| !(h.key == "prefix_cache_hit_rate" && h.spread.runs == 0))
         .map(|h| {
             let v = |x: f64| figure(x, h.unit);
             let label = if h.unit.is_empty()
@@ -751,6 +803,17 @@ pub fn summary_text(doc: &RunDocument) -> String {
         "  throughput {:.2} req/s, {:.0} output tokens/s",
         r.throughput.requests_per_s, r.throughput.output_tokens_per_s
     );
+    if let Some(p) = &r.prefix_cache {
+        let _ = writeln!(
+            out,
+            "  prefix     {} of prompt blocks found cached ({} of prompt tokens), {} prefill \
+             tokens saved, {} blocks evicted",
+            percent(p.block_hit_rate),
+            percent(p.token_hit_rate),
+            count(p.prefill_tokens_saved),
+            count(p.evictions)
+        );
+    }
     for (label, latency) in [
         ("TTFT", &l.ttft),
         ("TPOT", &l.tpot),

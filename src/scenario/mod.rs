@@ -13,7 +13,7 @@ use crate::cost::Prices;
 use crate::facility::{Facility, GpuPowerModel};
 use crate::fleet::{Autoscaling, EdgeConfig, FailureModel, FleetLayout, RouterPolicy};
 use crate::perf_model::{MemoryPlan, ReplicaSetup};
-use crate::serve::SchedulerConfig;
+use crate::serve::{PromptTable, SchedulerConfig};
 use crate::stats::Slo;
 use crate::units::Seconds;
 use crate::workload::Workload;
@@ -93,6 +93,8 @@ pub struct Scenario {
     pub memory: MemoryPlan,
     /// Batch limits.
     pub scheduler: SchedulerConfig,
+    /// The prompt blocks replicas cache and reuse; `None` without prefix caching.
+    pub prefix_caching: Option<PromptTable>,
     /// Tokens per KV block.
     pub kv_block_tokens: u32,
     /// KV blocks per replica.

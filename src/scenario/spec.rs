@@ -429,6 +429,10 @@ pub struct TraceSpec {
     /// Whether the trace repeats until the horizon; once when absent.
     #[serde(default, rename = "loop")]
     pub looped: bool,
+    /// Tokens of one prompt block of the trace's block ids; the format's when absent
+    /// (Mooncake: 512).
+    #[serde(default)]
+    pub block_tokens: Option<u32>,
 }
 
 /// `workload.burstiness:` — gaps between arrivals drawn from a Gamma distribution.
@@ -738,6 +742,9 @@ pub struct SchedulerSpec {
     pub memory_utilization: Value<f64>,
     /// Memory per GPU set aside for activations and runtime; a formula when absent.
     pub activation_reserve: Option<Value<Bytes>>,
+    /// Keep computed prompt blocks and reuse them (vLLM `enable_prefix_caching`); when
+    /// absent, on if the workload's trace has prompt block ids and batching is continuous.
+    pub prefix_caching: Option<bool>,
 }
 
 impl Default for SchedulerSpec {
@@ -750,6 +757,7 @@ impl Default for SchedulerSpec {
             kv_block_tokens: Value::Fixed(16),
             memory_utilization: Value::Fixed(0.9),
             activation_reserve: None,
+            prefix_caching: None,
         }
     }
 }

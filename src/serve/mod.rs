@@ -1,10 +1,13 @@
-//! Serving inside one replica: the batch scheduler and the KV cache it manages.
+//! Serving inside one replica: the batch scheduler, the KV cache it manages, and the prefix
+//! cache of prompt blocks kept in it.
 
 pub mod kv_cache;
+pub mod prefix_cache;
 pub mod replica;
 
 pub use kv_cache::KvCache;
+pub use prefix_cache::{PrefixCache, PromptTable};
 pub use replica::{
-    Attempt, Batching, DecodeRun, Finished, Observer, PlannedStep, Rejection, Replica,
-    SchedulerConfig,
+    Attempt, Batching, DecodeRun, Finished, Observer, PlannedStep, PrefixLookup, Rejection,
+    Replica, SchedulerConfig,
 };

@@ -14,16 +14,24 @@
 //! the batch, the budget and the cache allow, unless something was preempted. Without
 //! chunked prefill a prompt joins only if it fits the remaining budget whole.
 //!
+//! With prefix caching ([`super::prefix_cache`]), a request joining the batch looks up its
+//! prompt's blocks in the replica's cache: the cached run from its first block is a hit,
+//! counted as computed, held instead of taken, and not prefilled (at least the prompt's
+//! last token is computed, for its logits, as in vLLM). The sequence's own blocks start
+//! after its cached prompt blocks; each prompt block it fills is cached as it goes; it lets
+//! go of them when it completes or is preempted.
+//!
 //! Static batching is the baseline: an idle replica takes up to `max_seqs` waiting
 //! requests, reserves their whole KV cache, prefills them in one step, and decodes the batch
 //! until its longest output is done (finished sequences ride along as padding); every
 //! request of the batch returns at the end.
 
 use super::kv_cache::KvCache;
+use super::prefix_cache::{Hit, PromptTable};
 use crate::engine::time::SimTime;
 use crate::perf_model::{PerfModel, StepCost, StepWork};
 use crate::units::Seconds;
-use crate::workload::Request;
+use crate::workload::{PromptRef, Request};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -70,6 +78,25 @@ pub trait Observer {
     fn preempted(&mut self, request: &Request, at: SimTime);
     /// `tokens` output tokens each reached their user `gap` after the one before it.
     fn inter_token(&mut self, gap: Seconds, tokens: u64);
+    /// A request joined the batch at `at` with prefix caching on, and `lookup` says how
+    /// much of its prompt the cache held.
+    fn prefix_lookup(&mut self, at: SimTime, lookup: &PrefixLookup);
+}
+
+/// How much of a prompt the prefix cache held when its request joined a batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrefixLookup {
+    /// Whether it joins again after a preemption (and finds, mostly, its own blocks): the
+    /// hit rates count only first joins at a replica, the prefill saved counts both.
+    pub again: bool,
+    /// Blocks of the prompt (its block ids).
+    pub blocks: u64,
+    /// Of those, found cached from the first: not prefilled.
+    pub hit_blocks: u64,
+    /// Tokens of the prompt.
+    pub prompt_tokens: u64,
+    /// Of those, in the blocks found: the prefill saved.
+    pub hit_tokens: u64,
 }
 
 /// A step a replica has started.
@@ -122,8 +149,13 @@ struct Sequence {
     known: u64,
     computed: u64,
     generated: u64,
+    /// KV blocks of its context: its cached prompt blocks' and its own after them.
     blocks: u64,
     scheduled: u32,
+    /// Its prompt's first blocks that it holds in the prefix cache.
+    cached: u32,
+    /// Whether it has been in this replica's batch before (and was preempted).
+    admitted: bool,
     first_token: Option<SimTime>,
     /// When its latest output token reached the user, if any (since it was last queued).
     last_token: Option<SimTime>,
@@ -140,6 +172,8 @@ impl Sequence {
             generated: 0,
             blocks: 0,
             scheduled: 0,
+            cached: 0,
+            admitted: false,
             first_token: attempt.first_token,
             last_token: None,
         }
@@ -169,6 +203,8 @@ impl Sequence {
 pub struct Replica {
     config: SchedulerConfig,
     kv: KvCache,
+    /// The requests' prompt blocks, with prefix caching.
+    prompts: Option<PromptTable>,
     waiting: VecDeque<Sequence>,
     running: Vec<Sequence>,
     busy: bool,
@@ -254,12 +290,30 @@ impl Replica {
         Replica {
             config,
             kv,
+            prompts: None,
             waiting: VecDeque::new(),
             running: Vec::new(),
             busy: false,
             context_tokens: 0,
             preempted: false,
         }
+    }
+
+    /// The same replica caching the prompt blocks of `prompts` (continuous batching only;
+    /// their size a multiple of the KV block size).
+    pub fn with_prefix_caching(mut self, prompts: PromptTable) -> Replica {
+        debug_assert_eq!(self.config.batching, Batching::Continuous);
+        self.kv = self.kv.with_prefix_cache(prompts.block_tokens());
+        self.prompts = Some(prompts);
+        self
+    }
+
+    /// The blocks of `request`'s prompt, from its first, that this replica's prefix cache
+    /// holds and that it would not compute were the request to join now: what a
+    /// prefix-aware router looks for.
+    pub fn cached_prefix(&self, request: &Request) -> u32 {
+        self.prefix_hit(request, u64::from(request.prompt_tokens))
+            .blocks
     }
 
     /// Whether this replica could ever serve `request`.
@@ -291,7 +345,7 @@ impl Replica {
     pub fn evict_all(&mut self) -> Vec<Attempt> {
         self.busy = false;
         self.context_tokens = 0;
-        self.kv.give_back(self.kv.used_blocks());
+        self.kv.clear();
         let running = self.running.drain(..);
         running
             .chain(self.waiting.drain(..))
@@ -392,18 +446,27 @@ impl Replica {
         if gaps.1 > 0 {
             observer.inter_token(gaps.0, gaps.1);
         }
+        // A pass of its own, so that the pass above stays as light without prefix caching.
+        if let Some(prompts) = &self.prompts {
+            for seq in &mut self.running {
+                if let Some(prompt) = seq.request.prompt {
+                    cache_filled_blocks(&mut self.kv, prompts, prompt, seq);
+                }
+            }
+        }
         let batch_done = match self.config.batching {
             Batching::Continuous => true,
             Batching::Static => self.running.iter().all(Sequence::is_done),
         };
         if batch_done {
             let kv = &mut self.kv;
+            let prompts = self.prompts.as_ref();
             let context_tokens = &mut self.context_tokens;
             self.running.retain(|seq| {
                 if !seq.is_done() {
                     return true;
                 }
-                kv.give_back(seq.blocks);
+                let_go_blocks(kv, prompts, seq);
                 *context_tokens -= seq.known;
                 let first = seq.first_token.unwrap_or(seen);
                 observer.completed(&seq.request, first, seen);
@@ -421,9 +484,10 @@ impl Replica {
             return None;
         }
         let block = u64::from(self.kv.block_tokens());
-        if self.running.is_empty() || block as usize > MAX_RUN_BLOCK || self.admits_now() {
+        if self.running.is_empty() || block as usize > MAX_RUN_BLOCK {
             return None;
         }
+        let free = self.run_blocks()?;
         let mut run = DecodeRun {
             sequences: self.running.len() as u64,
             cached: 0,
@@ -431,7 +495,7 @@ impl Replica {
             // The run's steps complete nothing: step s completes sequence i when
             // gᵢ + s = outputᵢ.
             bound: u64::MAX,
-            free: self.kv.free_blocks(),
+            free,
             block,
             residues: [0; MAX_RUN_BLOCK],
         };
@@ -449,24 +513,65 @@ impl Replica {
         (run.extend(2) >= 2).then_some(run)
     }
 
-    /// Whether the front of the queue could join the batch at the next step, were the cache
-    /// to stay as it is (it only fills up during a run, so a refusal now holds for the run).
-    fn admits_now(&self) -> bool {
+    /// The KV blocks a run of decode steps may take while the front of the queue stays
+    /// unable to join the batch; `None` when it could join at the next step.
+    ///
+    /// Taking blocks only makes the cache fuller, so a refusal holds — unless it evicts an
+    /// idle block of the front's cached prefix: a shorter hit may need fewer free blocks
+    /// (when the step budget caps its chunk). A run then takes no more than the blocks it
+    /// can have without evicting the first of those.
+    fn run_blocks(&self) -> Option<u64> {
+        let free = self.kv.free_blocks();
         let Some(front) = self.waiting.front() else {
-            return false;
+            return Some(free);
         };
         let budget = u64::from(self.config.max_tokens_per_step) - self.running.len() as u64;
         if self.running.len() >= self.config.max_seqs as usize || budget == 0 {
-            return false;
+            return Some(free);
         }
+        let hit = self.prefix_hit(&front.request, front.known);
+        let rest = front.known - self.hit_tokens(&hit);
         let want = if self.config.chunked_prefill {
-            front.known.min(budget)
-        } else if front.known <= budget {
-            front.known
+            rest.min(budget)
+        } else if rest <= budget {
+            rest
         } else {
-            return false;
+            return Some(free);
         };
-        self.kv.blocks_for(want) <= self.kv.free_blocks()
+        if self.kv.blocks_for(want) + u64::from(hit.idle) * self.kv.prefix_block() <= free {
+            return None;
+        }
+        Some(
+            hit.first_evicted
+                .map_or(free, |stamp| self.kv.free_before_evicting(stamp)),
+        )
+    }
+
+    /// The blocks of `request`'s prompt, from its first, that the prefix cache holds and
+    /// that a sequence knowing `known` tokens of it would not compute: at most its blocks
+    /// that can be cached, and at least its last token left to compute. Nothing without
+    /// prefix caching.
+    fn prefix_hit(&self, request: &Request, known: u64) -> Hit {
+        let (Some(prompts), Some(cache), Some(prompt)) =
+            (&self.prompts, self.kv.prefix(), request.prompt)
+        else {
+            return Hit::default();
+        };
+        let most = (known - 1) / u64::from(prompts.block_tokens());
+        let cacheable = prompts.cacheable(request);
+        let most = cacheable.min(u32::try_from(most).unwrap_or(u32::MAX)) as usize;
+        cache.lookup(
+            prompts.ids(prompt)[..most]
+                .iter()
+                .map(|&id| PromptTable::key(prompt, id)),
+        )
+    }
+
+    /// Tokens of the prompt blocks of `hit`.
+    fn hit_tokens(&self, hit: &Hit) -> u64 {
+        self.prompts
+            .as_ref()
+            .map_or(0, |p| u64::from(hit.blocks) * u64::from(p.block_tokens()))
     }
 
     /// Takes the blocks a run's step takes as it starts.
@@ -498,11 +603,13 @@ impl Replica {
         self.busy = false;
     }
 
-    /// Moves the newest running sequence back to the front of the queue, freeing its cache.
+    /// Moves the newest running sequence back to the front of the queue, freeing its cache
+    /// (its cached prompt blocks stay cached, idle, for it to find when it comes back).
     fn preempt_newest(&mut self, now: SimTime, observer: &mut impl Observer) {
         let mut seq = self.running.pop().expect("a running sequence to preempt");
-        self.kv.give_back(seq.blocks);
+        let_go_blocks(&mut self.kv, self.prompts.as_ref(), &seq);
         seq.blocks = 0;
+        seq.cached = 0;
         seq.computed = 0;
         seq.scheduled = 0;
         observer.preempted(&seq.request, now);
@@ -528,6 +635,7 @@ impl Replica {
                 (seq.computed, seq.known, seq.blocks, decoding)
             };
             let want = (known - computed).min(budget);
+            // Cached prompt blocks are whole KV blocks: the count covers them as any others.
             let need = self.kv.blocks_for(computed + want) - held;
             while self.kv.free_blocks() < need && self.running.len() > i + 1 {
                 self.preempt_newest(now, observer);
@@ -558,23 +666,50 @@ impl Replica {
                 break;
             }
             let known = front.known;
+            let hit = self.prefix_hit(&front.request, known);
+            let hit_tokens = self.hit_tokens(&hit);
+            let rest = known - hit_tokens;
             let want = if self.config.chunked_prefill {
-                known.min(budget)
-            } else if known <= budget {
-                known
+                rest.min(budget)
+            } else if rest <= budget {
+                rest
             } else {
                 break;
             };
             let need = self.kv.blocks_for(want);
-            if !self.kv.try_take(need) {
+            // Holding idle cached blocks takes free blocks too.
+            if need + u64::from(hit.idle) * self.kv.prefix_block() > self.kv.free_blocks() {
                 break;
             }
             let mut seq = self.waiting.pop_front().expect("front exists");
-            seq.blocks = need;
+            if let Some(prompts) = &self.prompts {
+                let ids = seq.request.prompt.map_or(&[][..], |p| prompts.ids(p));
+                if let Some(prompt) = seq.request.prompt {
+                    let held = &ids[..hit.blocks as usize];
+                    self.kv
+                        .hold_prefix(held.iter().map(|&id| PromptTable::key(prompt, id)));
+                }
+                observer.prefix_lookup(
+                    now,
+                    &PrefixLookup {
+                        again: seq.admitted,
+                        blocks: ids.len() as u64,
+                        hit_blocks: hit.blocks.into(),
+                        prompt_tokens: seq.request.prompt_tokens.into(),
+                        hit_tokens,
+                    },
+                );
+            }
+            let taken = self.kv.try_take(need);
+            debug_assert!(taken, "the free blocks cover the chunk");
+            seq.admitted = true;
+            seq.cached = hit.blocks;
+            seq.computed = hit_tokens;
+            seq.blocks = u64::from(hit.blocks) * self.kv.prefix_block() + need;
             seq.scheduled = want as u32;
             budget -= want;
             prefill += want;
-            work.add_sequence(0, want, want == known);
+            work.add_sequence(hit_tokens, want, hit_tokens + want == known);
             self.running.push(seq);
         }
         prefill
@@ -616,6 +751,38 @@ impl Replica {
     }
 }
 
+/// Caches the whole blocks of its prompt (`prompt`) that `seq` has filled since it last
+/// looked: each becomes a cached block that it holds, made of the first of its own KV
+/// blocks (or, cached meanwhile by another, shared, and its own given back).
+fn cache_filled_blocks(
+    kv: &mut KvCache,
+    prompts: &PromptTable,
+    prompt: PromptRef,
+    seq: &mut Sequence,
+) {
+    let block_tokens = u64::from(prompts.block_tokens());
+    let filled = seq.computed.min(seq.request.prompt_tokens.into());
+    if (u64::from(seq.cached) + 1) * block_tokens > filled {
+        return;
+    }
+    let ids = prompts.ids(prompt);
+    while (u64::from(seq.cached) + 1) * block_tokens <= filled && (seq.cached as usize) < ids.len()
+    {
+        kv.cache_filled(PromptTable::key(prompt, ids[seq.cached as usize]));
+        seq.cached += 1;
+    }
+}
+
+/// `seq` gives back its own KV blocks and lets go of its cached prompt blocks, last first,
+/// so that a parent becomes idle after its children and is evicted after them.
+fn let_go_blocks(kv: &mut KvCache, prompts: Option<&PromptTable>, seq: &Sequence) {
+    kv.give_back(seq.blocks - u64::from(seq.cached) * kv.prefix_block());
+    if let (Some(prompts), Some(prompt)) = (prompts, seq.request.prompt) {
+        let held = &prompts.ids(prompt)[..seq.cached as usize];
+        kv.let_go_prefix(held.iter().rev().map(|&id| PromptTable::key(prompt, id)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -628,6 +795,7 @@ mod tests {
         done: Vec<(u64, SimTime, SimTime)>,
         preempted: Vec<u64>,
         gaps: Vec<(Seconds, u64)>,
+        lookups: Vec<PrefixLookup>,
     }
 
     impl Observer for Log {
@@ -643,6 +811,9 @@ mod tests {
         fn inter_token(&mut self, gap: Seconds, tokens: u64) {
             self.gaps.push((gap, tokens));
         }
+        fn prefix_lookup(&mut self, _at: SimTime, lookup: &PrefixLookup) {
+            self.lookups.push(*lookup);
+        }
     }
 
     fn request(id: u64, prompt: u32, output: u32) -> Request {
@@ -651,6 +822,7 @@ mod tests {
             arrival: SimTime::ZERO,
             prompt_tokens: prompt,
             output_tokens: output,
+            prompt: None,
         }
     }
 
@@ -840,5 +1012,213 @@ mod tests {
         replica.start_step(SimTime::ZERO, &perf, &mut log).unwrap();
         assert_eq!(replica.running(), 2);
         assert_eq!(replica.waiting(), 1);
+    }
+
+    /// A replica caching prompt blocks of 32 tokens (two KV blocks of 16) of a Mooncake
+    /// trace whose rows are `(prompt tokens, block ids)`, with `kv_blocks` KV blocks, and the
+    /// trace's requests (output 3 tokens each).
+    fn caching(rows: &[(u32, &[u32])], kv_blocks: u64) -> (Replica, Vec<Request>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let text: String = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (prompt, ids))| {
+                format!(
+                    "{{\"timestamp\": {i}, \"input_length\": {prompt}, \"output_length\": 3, \
+                     \"hash_ids\": {ids:?}}}\n"
+                )
+            })
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        let trace = std::sync::Arc::new(
+            crate::workload::Trace::read(&path, None, crate::workload::trace::BadRows::Reject)
+                .unwrap(),
+        );
+        let requests = (0..rows.len())
+            .map(|i| Request {
+                prompt: crate::workload::PromptRef::new(i, 0),
+                ..request(i as u64, trace.record(i).prompt_tokens, 3)
+            })
+            .collect();
+        let replica = Replica::new(
+            config(Batching::Continuous, true),
+            KvCache::new(16, kv_blocks),
+        )
+        .with_prefix_caching(PromptTable::new(trace, 32));
+        (replica, requests)
+    }
+
+    #[test]
+    fn a_prompt_skips_the_blocks_an_earlier_prompt_cached() {
+        // 70 tokens in blocks 0, 1 (whole) and 2 (partial); then 80 tokens sharing 0 and 1.
+        let (mut replica, requests) = caching(&[(70, &[0, 1, 2]), (80, &[0, 1, 3])], 100);
+        let mut log = Log::default();
+        replica.enqueue(requests[0]);
+        drain(&mut replica, &mut log);
+        // Its two whole blocks stay cached, idle: 4 KV blocks, none used.
+        assert_eq!(
+            (replica.kv().used_blocks(), replica.kv().idle_blocks()),
+            (0, 4)
+        );
+        replica.enqueue(requests[1]);
+        let steps = drain(&mut replica, &mut log);
+        // 64 tokens hit: 16 are prefilled, after 64 of cached context.
+        assert_eq!(steps[0].tokens, 16);
+        assert_eq!(steps[0].cached_context, 64);
+        assert_eq!(
+            log.lookups,
+            vec![
+                PrefixLookup {
+                    again: false,
+                    blocks: 3,
+                    hit_blocks: 0,
+                    prompt_tokens: 70,
+                    hit_tokens: 0
+                },
+                PrefixLookup {
+                    again: false,
+                    blocks: 3,
+                    hit_blocks: 2,
+                    prompt_tokens: 80,
+                    hit_tokens: 64
+                }
+            ]
+        );
+        assert_eq!(log.done.len(), 2);
+        assert_eq!(
+            (replica.kv().used_blocks(), replica.kv().idle_blocks()),
+            (0, 4)
+        );
+    }
+
+    #[test]
+    fn a_prompt_found_whole_still_computes_its_last_token() {
+        // Two prompts of exactly two blocks: the second may use only the first block, so
+        // that its last token is computed for its logits.
+        let (mut replica, requests) = caching(&[(64, &[0, 1]), (64, &[0, 1])], 100);
+        let mut log = Log::default();
+        replica.enqueue(requests[0]);
+        drain(&mut replica, &mut log);
+        replica.enqueue(requests[1]);
+        let steps = drain(&mut replica, &mut log);
+        assert_eq!(steps[0].tokens, 32);
+        assert_eq!(log.lookups[1].hit_blocks, 1);
+    }
+
+    #[test]
+    fn sequences_running_together_share_the_blocks_they_hold() {
+        // The first prompt fills blocks 0 and 1 in its first step; the second joins the next
+        // step and holds them instead of taking its own.
+        let (mut replica, requests) = caching(&[(64, &[0, 1]), (96, &[0, 1, 2])], 100);
+        let perf = PerfModel::new(&toy_setup(1, 1));
+        let mut log = Log::default();
+        replica.enqueue(requests[0]);
+        replica.start_step(SimTime::ZERO, &perf, &mut log).unwrap();
+        replica.finish_step(SimTime(1), &mut log);
+        replica.enqueue(requests[1]);
+        let step = replica.start_step(SimTime(1), &perf, &mut log).unwrap();
+        // One decode, and the second prompt's third block: 32 tokens after 64 cached.
+        assert_eq!(step.work.tokens, 1 + 32);
+        // Blocks: the two cached (4 KV blocks), the first's decode block, the second's 2.
+        assert_eq!(replica.kv().used_blocks(), 4 + 1 + 2);
+        replica.finish_step(SimTime(2), &mut log);
+        drain(&mut replica, &mut log);
+        // Every block is given back; the three whole prompt blocks stay cached.
+        assert_eq!(
+            (replica.kv().used_blocks(), replica.kv().idle_blocks()),
+            (0, 6)
+        );
+    }
+
+    #[test]
+    fn a_full_cache_evicts_idle_blocks_before_it_preempts() {
+        // 8 KV blocks. The first prompt leaves blocks 0 and 1 cached (4 KV blocks); the
+        // second, unrelated, needs all 8 at its peak (120 + 3 − 1 tokens).
+        let (mut replica, requests) = caching(&[(64, &[0, 1]), (120, &[5, 6, 7, 8])], 8);
+        let mut log = Log::default();
+        replica.enqueue(requests[0]);
+        drain(&mut replica, &mut log);
+        replica.enqueue(requests[1]);
+        let perf = PerfModel::new(&toy_setup(1, 1));
+        // Its first chunk of 64 tokens takes the 4 empty blocks; its second, of 56, evicts
+        // block 1 (let go before 0) and then 0.
+        replica.start_step(SimTime(10), &perf, &mut log).unwrap();
+        replica.finish_step(SimTime(11), &mut log);
+        assert_eq!(replica.kv().evictions(), 0);
+        replica.start_step(SimTime(11), &perf, &mut log).unwrap();
+        assert_eq!(replica.kv().evictions(), 2);
+        replica.finish_step(SimTime(12), &mut log);
+        drain(&mut replica, &mut log);
+        assert!(log.preempted.is_empty());
+        assert_eq!(log.done.len(), 2);
+        // The second prompt's three whole blocks are cached now.
+        assert_eq!(replica.kv().idle_blocks(), 6);
+    }
+
+    #[test]
+    fn a_preempted_sequence_finds_its_own_blocks_again() {
+        // 10 KV blocks of 16; prompts of 64 tokens (two cached blocks) and 20 outputs, 6
+        // blocks each at their peak: the second is preempted when the first needs a block.
+        let (mut replica, mut requests) = caching(&[(64, &[0, 1]), (64, &[2, 3])], 10);
+        for r in &mut requests {
+            r.output_tokens = 20;
+        }
+        let mut log = Log::default();
+        replica.enqueue(requests[0]);
+        replica.enqueue(requests[1]);
+        drain(&mut replica, &mut log);
+        assert_eq!(log.preempted, vec![1]);
+        // Lookups: the first request's, the second's, and the second's again after its
+        // preemption, finding its own two blocks (idle since it let go of them).
+        let hits: Vec<(bool, u64)> = log
+            .lookups
+            .iter()
+            .map(|l| (l.again, l.hit_blocks))
+            .collect();
+        assert_eq!(hits, vec![(false, 0), (false, 0), (true, 2)]);
+        assert_eq!(log.done.len(), 2);
+    }
+
+    #[test]
+    fn a_run_of_decode_steps_stops_before_evicting_what_the_queue_front_would_hit() {
+        // 6 KV blocks; steps of 17 tokens. X leaves prompt blocks 0 and 1 cached and idle
+        // (4 KV blocks, 1 let go first); A decodes in the other 2; F, at the front of the
+        // queue, would hit 0 and 1 but needs 1 + 4 blocks of the 4 free: refused.
+        let rows: [(u32, &[u32]); 3] =
+            [(64, &[0, 1]), (20, &[5]), (200, &[0, 1, 9, 10, 11, 12, 13])];
+        let (mut replica, mut requests) = caching(&rows, 6);
+        replica.config.max_tokens_per_step = 17;
+        requests[1].output_tokens = 100;
+        let perf = PerfModel::new(&toy_setup(1, 1));
+        let mut log = Log::default();
+        replica.enqueue(requests[0]);
+        drain(&mut replica, &mut log);
+        replica.enqueue(requests[1]);
+        for now in 10..12 {
+            replica.start_step(SimTime(now), &perf, &mut log).unwrap();
+            replica.finish_step(SimTime(now + 1), &mut log);
+        }
+        replica.enqueue(requests[2]);
+        // A decodes at 20 tokens of context; its step 13 (at 32) needs a third block, which
+        // evicts block 1 and shortens F's hit to block 0: then 1 + 2 blocks of the 3 free
+        // are enough. A run may not take that step, where F joins one step at a time.
+        let mut now = 12;
+        replica.start_step(SimTime(now), &perf, &mut log).unwrap();
+        let mut run = replica.decode_run().expect("a run of decodes");
+        assert_eq!(run.extend(1000), 12);
+        let mut tokens = Vec::new();
+        loop {
+            replica.finish_step(SimTime(now + 1), &mut log);
+            now += 1;
+            let step = replica.start_step(SimTime(now), &perf, &mut log).unwrap();
+            tokens.push(step.work.tokens);
+            if step.work.tokens > 1 {
+                break;
+            }
+        }
+        assert_eq!(tokens, [vec![1; 11], vec![1 + 16]].concat());
+        assert_eq!(replica.kv().evictions(), 1);
+        assert_eq!(log.lookups.last().unwrap().hit_blocks, 1);
     }
 }

@@ -13,7 +13,9 @@ pub mod timeseries;
 pub use across_runs::{Spread, quantile, rank_correlation, spread};
 pub use exact::ExactSum;
 pub use latency::{LatencyStats, LatencySummary};
-pub use recorder::{Completion, Counters, LatencyDistributions, Recorder, RunMeasurements};
+pub use recorder::{
+    Completion, Counters, LatencyDistributions, PrefixCounts, Recorder, RunMeasurements,
+};
 pub use slo::{LatencyMetric, Slo, SloTarget};
-pub use summary::{Capacity, Latencies, RunSummary, TimeSeriesRow};
+pub use summary::{Capacity, Latencies, PrefixCacheSummary, RunSummary, TimeSeriesRow};
 pub use timeseries::TimeSeries;

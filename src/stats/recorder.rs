@@ -13,7 +13,7 @@ use super::latency::LatencyStats;
 use super::summary::{Capacity, RunSummary, TimeSeriesRow};
 use super::timeseries::{BinSums, TimeSeries};
 use crate::engine::time::SimTime;
-use crate::serve::{Observer, PlannedStep, Rejection};
+use crate::serve::{Observer, PlannedStep, PrefixLookup, Rejection};
 use crate::units::{Seconds, Watts};
 use crate::workload::Request;
 use serde::{Deserialize, Serialize};
@@ -124,6 +124,43 @@ pub struct Counters {
     pub edge_egress_bytes: f64,
     /// Edge seconds transmitting responses.
     pub edge_egress_busy_s: f64,
+    /// What the prefix caches found.
+    pub prefix: PrefixCounts,
+}
+
+/// What the replicas' prefix caches found over a run: every request joining a batch looks
+/// up its prompt's blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrefixCounts {
+    /// Requests that joined a replica's batch for the first time and looked up their prompt.
+    pub lookups: u64,
+    /// Prompt blocks they looked up.
+    pub blocks: u64,
+    /// Of those, found cached.
+    pub hit_blocks: u64,
+    /// Prompt tokens they looked up.
+    pub prompt_tokens: u64,
+    /// Of those, found cached.
+    pub hit_tokens: u64,
+    /// Requests that joined a batch again after a preemption.
+    pub rejoins: u64,
+    /// Prompt tokens those found cached.
+    pub rejoin_hit_tokens: u64,
+    /// Prompt blocks evicted to make room.
+    pub evictions: u64,
+}
+
+impl std::ops::AddAssign for PrefixCounts {
+    fn add_assign(&mut self, other: PrefixCounts) {
+        self.lookups += other.lookups;
+        self.blocks += other.blocks;
+        self.hit_blocks += other.hit_blocks;
+        self.prompt_tokens += other.prompt_tokens;
+        self.hit_tokens += other.hit_tokens;
+        self.rejoins += other.rejoins;
+        self.rejoin_hit_tokens += other.rejoin_hit_tokens;
+        self.evictions += other.evictions;
+    }
 }
 
 impl std::ops::AddAssign for Counters {
@@ -145,6 +182,7 @@ impl std::ops::AddAssign for Counters {
         self.edge_ingress_busy_s += other.edge_ingress_busy_s;
         self.edge_egress_bytes += other.edge_egress_bytes;
         self.edge_egress_busy_s += other.edge_egress_busy_s;
+        self.prefix += other.prefix;
     }
 }
 
@@ -380,6 +418,11 @@ impl Recorder {
         }
     }
 
+    /// Replicas' prefix caches evicted `blocks` prompt blocks (told once, at the end).
+    pub fn prefix_evictions(&mut self, blocks: u64) {
+        self.counts.prefix.evictions += blocks;
+    }
+
     /// The servers on (billed and powered) change at `at` by `delta`.
     pub fn change_servers_on(&mut self, at: SimTime, delta: i64) {
         let t = at.secs();
@@ -521,6 +564,23 @@ impl Observer for Recorder {
     fn inter_token(&mut self, gap: Seconds, tokens: u64) {
         self.itl.record_n(gap.0, tokens);
     }
+
+    fn prefix_lookup(&mut self, at: SimTime, lookup: &PrefixLookup) {
+        let counts = &mut self.counts.prefix;
+        if lookup.again {
+            counts.rejoins += 1;
+            counts.rejoin_hit_tokens += lookup.hit_tokens;
+            return;
+        }
+        counts.lookups += 1;
+        counts.blocks += lookup.blocks;
+        counts.hit_blocks += lookup.hit_blocks;
+        counts.prompt_tokens += lookup.prompt_tokens;
+        counts.hit_tokens += lookup.hit_tokens;
+        let bin = self.series.at(at.secs());
+        bin.prefix_blocks += lookup.blocks;
+        bin.prefix_hit_blocks += lookup.hit_blocks;
+    }
 }
 
 #[cfg(test)]
@@ -536,6 +596,7 @@ mod tests {
             peak_flops: 1e15,
             memory_bandwidth: 1e12,
             idle_power_w: 100.0,
+            prefix_block_tokens: None,
         }
     }
 

@@ -26,6 +26,8 @@ pub struct Capacity {
     pub memory_bandwidth: f64,
     /// Idle power of the fleet's GPUs, W.
     pub idle_power_w: f64,
+    /// Tokens of a cached prompt block, with prefix caching (`None` without).
+    pub prefix_block_tokens: Option<u32>,
 }
 
 /// Request counts; `arrived = completed + rejected + failed + in_flight`.
@@ -147,6 +149,38 @@ pub struct Reliability {
     pub availability: f64,
 }
 
+/// What prefix caching found and saved over a run. The hit rates are of requests joining a
+/// replica's batch for the first time (a request retried after a failure joins its new
+/// replica for the first time); requests joining again after a preemption find mostly
+/// their own blocks, and count only in the prefill saved.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PrefixCacheSummary {
+    /// Tokens of a prompt block.
+    pub block_tokens: u32,
+    /// Requests that joined a batch and looked up their prompt's blocks.
+    pub lookups: u64,
+    /// Prompt blocks looked up.
+    pub blocks: u64,
+    /// Of those, found cached (from each prompt's first block).
+    pub hit_blocks: u64,
+    /// Hit blocks ÷ blocks looked up (0 when none was).
+    pub block_hit_rate: f64,
+    /// Prompt tokens looked up.
+    pub prompt_tokens: u64,
+    /// Of those, in the blocks found: not prefilled.
+    pub hit_tokens: u64,
+    /// Hit tokens ÷ prompt tokens looked up (0 when none was).
+    pub token_hit_rate: f64,
+    /// Requests that joined a batch again after a preemption.
+    pub rejoins: u64,
+    /// Tokens not prefilled thanks to the cache: the hit tokens, and those of the rejoins.
+    pub prefill_tokens_saved: u64,
+    /// Prefill tokens saved per second.
+    pub prefill_tokens_saved_per_s: f64,
+    /// Prompt blocks evicted to make room.
+    pub evictions: u64,
+}
+
 /// The headline figures of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -164,6 +198,9 @@ pub struct RunSummary {
     pub network: Network,
     /// Failures.
     pub reliability: Reliability,
+    /// Prefix caching, when it is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_cache: Option<PrefixCacheSummary>,
 }
 
 /// A ratio that is 0 when the denominator is.
@@ -250,6 +287,24 @@ impl RunSummary {
                 lost_gpu_hours: n.lost_gpu_s / 3600.0,
                 availability: 1.0 - ratio(n.lost_gpu_s, gpu_time_s),
             },
+            prefix_cache: c.prefix_block_tokens.map(|block_tokens| {
+                let p = &n.prefix;
+                PrefixCacheSummary {
+                    block_tokens,
+                    lookups: p.lookups,
+                    blocks: p.blocks,
+                    hit_blocks: p.hit_blocks,
+                    block_hit_rate: ratio(p.hit_blocks as f64, p.blocks as f64),
+                    prompt_tokens: p.prompt_tokens,
+                    hit_tokens: p.hit_tokens,
+                    token_hit_rate: ratio(p.hit_tokens as f64, p.prompt_tokens as f64),
+                    rejoins: p.rejoins,
+                    prefill_tokens_saved: p.hit_tokens + p.rejoin_hit_tokens,
+                    prefill_tokens_saved_per_s: (p.hit_tokens + p.rejoin_hit_tokens) as f64
+                        / horizon_s,
+                    evictions: p.evictions,
+                }
+            }),
         }
     }
 }
@@ -271,6 +326,10 @@ pub struct TimeSeriesRow {
     pub failed: u64,
     /// Preemptions.
     pub preemptions: u64,
+    /// Prompt blocks looked up in prefix caches.
+    pub prefix_blocks: u64,
+    /// Of those, found cached.
+    pub prefix_hit_blocks: u64,
     /// Output tokens per second.
     pub output_tokens_per_s: f64,
     /// Prefill tokens per second.
@@ -317,6 +376,8 @@ pub(super) fn series_rows(series: &TimeSeries, c: &Capacity) -> Vec<TimeSeriesRo
                 rejected: bin.rejected,
                 failed: bin.failed,
                 preemptions: bin.preemptions,
+                prefix_blocks: bin.prefix_blocks,
+                prefix_hit_blocks: bin.prefix_hit_blocks,
                 output_tokens_per_s: bin.output_tokens as f64 / dt,
                 prefill_tokens_per_s: bin.prefill_tokens as f64 / dt,
                 waiting_mean: bin.waiting_s.value() / dt,

@@ -24,6 +24,10 @@ pub struct Bin {
     pub prefill_tokens: u64,
     /// Preemptions.
     pub preemptions: u64,
+    /// Prompt blocks looked up in prefix caches.
+    pub prefix_blocks: u64,
+    /// Of those, found cached.
+    pub prefix_hit_blocks: u64,
     /// GPU-seconds spent inside steps.
     pub gpu_busy_s: ExactSum,
     /// FLOPs done.
@@ -52,6 +56,8 @@ impl std::ops::AddAssign<&Bin> for Bin {
         self.egress_bytes += other.egress_bytes;
         self.prefill_tokens += other.prefill_tokens;
         self.preemptions += other.preemptions;
+        self.prefix_blocks += other.prefix_blocks;
+        self.prefix_hit_blocks += other.prefix_hit_blocks;
         self.gpu_busy_s += other.gpu_busy_s;
         self.flops += other.flops;
         self.memory_bytes += other.memory_bytes;

@@ -140,6 +140,12 @@ pub const HEADLINES: &[Headline] = &[
     headline!("kv_cache_mean", "KV cache in use", "share", |r, _s| {
         r.summary.utilization.kv_cache_mean
     }),
+    headline!(
+        "prefix_cache_hit_rate",
+        "prefix cache hit rate (prompt blocks)",
+        "share",
+        |r, _s| or_nan(r.summary.prefix_cache.map(|p| p.block_hit_rate))
+    ),
     headline!("waiting_mean", "requests waiting (mean)", "", |r, _s| r
         .summary
         .utilization

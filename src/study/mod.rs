@@ -59,6 +59,12 @@ pub const SERIES: &[Series] = &[
     series!("flops_util", "FLOP utilisation (share)", |t, _p| t
         .flops_util),
     series!("kv_cache", "KV cache in use (share)", |t, _p| t.kv_cache),
+    // Empty in intervals where no prompt was looked up (and without prefix caching).
+    series!(
+        "prefix_hit_rate",
+        "prefix cache hit rate (share of prompt blocks)",
+        |t, _p| t.prefix_hit_blocks as f64 / t.prefix_blocks as f64
+    ),
     series!("gpu_power_kw", "GPU power (kW)", |t, _p| t.gpu_power_kw),
     series!("it_kw", "IT power (kW)", |_t, p| p.it_kw),
     series!("facility_kw", "facility power (kW)", |_t, p| p.facility_kw),
@@ -334,7 +340,11 @@ fn gather(
             duration_s: interval.duration_s,
             values: (0..SERIES.len())
                 .map(|s| {
-                    let across: Vec<f64> = records.iter().map(|r| r.series[i][s]).collect();
+                    let across: Vec<f64> = records
+                        .iter()
+                        .map(|r| r.series[i][s])
+                        .filter(|v| v.is_finite())
+                        .collect();
                     let spread = spread(&across);
                     [spread.p5, spread.p50, spread.p95]
                 })

@@ -13,8 +13,9 @@ use crate::engine::rng::{Stream, Streams};
 use crate::engine::time::SimTime;
 use crate::units::Seconds;
 use rand::rngs::Xoshiro256PlusPlus;
+use std::num::NonZeroU32;
 
-/// One request as it reaches the datacenter edge.
+/// One request as it reaches the datacenter edge: 32 bytes, copied through queues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request {
     /// Sequence number in arrival order, from 0.
@@ -25,6 +26,45 @@ pub struct Request {
     pub prompt_tokens: u32,
     /// Output length in tokens (the request stops after this many).
     pub output_tokens: u32,
+    /// Where its prompt's block ids are, for a request replayed from a trace that has them
+    /// (Mooncake's `hash_ids`); `None` for drawn requests, whose prompts share nothing.
+    pub prompt: Option<PromptRef>,
+}
+
+/// A handle to a request's prompt blocks: the row of the replayed trace whose block ids it
+/// carries ([`Trace::prompt_blocks`]), and the instance of the trace it was played from — a
+/// copy superposed by a rate scale, or a later pass of a looped trace. Blocks of different
+/// instances are different blocks: a copy stands for other users, whose conversations are
+/// their own, so that scaling or looping a trace does not make its prompts hit each other.
+///
+/// Eight bytes (the row is stored plus one, so that `Option<PromptRef>` is eight bytes too),
+/// to keep [`Request`] small; the ids stay in the trace, shared by every run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PromptRef {
+    row_plus_one: NonZeroU32,
+    instance: u32,
+}
+
+impl PromptRef {
+    /// Row `row` of the trace played as instance `instance`; `None` for a row past the
+    /// 4,294,967,294th, which a handle cannot name (such a request caches nothing).
+    pub fn new(row: usize, instance: u32) -> Option<PromptRef> {
+        let row_plus_one = u32::try_from(row).ok()?.checked_add(1)?;
+        Some(PromptRef {
+            row_plus_one: NonZeroU32::new(row_plus_one)?,
+            instance,
+        })
+    }
+
+    /// The trace row.
+    pub fn row(self) -> usize {
+        (self.row_plus_one.get() - 1) as usize
+    }
+
+    /// The instance of the trace (copy and pass) the request was played from.
+    pub fn instance(self) -> u32 {
+        self.instance
+    }
 }
 
 /// Seconds a closed-loop client waits after an error before its next request, as load
@@ -255,13 +295,21 @@ impl RequestSource {
             }
             Origin::Closed { .. } => None,
             Origin::Trace(player) => {
-                let (t, index) = player.next_before(horizon.secs())?;
-                let arrival = SimTime::from_secs(t);
+                let played = player.next_before(horizon.secs())?;
+                let arrival = SimTime::from_secs(played.at_s);
                 if arrival >= horizon {
                     return None;
                 }
-                let record = player.trace().record(index);
-                Some(self.numbered(arrival, record.prompt_tokens, record.output_tokens))
+                let trace = player.trace();
+                let record = trace.record(played.index);
+                let prompt = trace
+                    .has_prompt_blocks()
+                    .then(|| PromptRef::new(played.index, played.instance))
+                    .flatten();
+                let mut request =
+                    self.numbered(arrival, record.prompt_tokens, record.output_tokens);
+                request.prompt = prompt;
+                Some(request)
             }
         }
     }
@@ -280,8 +328,25 @@ impl RequestSource {
             arrival,
             prompt_tokens,
             output_tokens,
+            prompt: None,
         };
         self.next_id += 1;
         request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_with_its_prompt_handle_stays_32_bytes() {
+        // Requests are copied through event queues and replica queues: the handle to the
+        // prompt's blocks costs one word, its absence none more.
+        assert_eq!(std::mem::size_of::<Option<PromptRef>>(), 8);
+        assert_eq!(std::mem::size_of::<Request>(), 32);
+        let handle = PromptRef::new(41, 3).unwrap();
+        assert_eq!((handle.row(), handle.instance()), (41, 3));
+        assert_eq!(PromptRef::new(u32::MAX as usize, 0), None);
     }
 }

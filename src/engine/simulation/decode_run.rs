@@ -51,7 +51,11 @@ pub(super) fn step_end(start: SimTime, cost: &StepCost) -> SimTime {
 
 impl Simulation<'_> {
     /// Whether runs may be used in this simulation: not with a router or an autoscaler that
-    /// reads a replica's tokens of context or KV cache between events.
+    /// reads a replica's tokens of context or KV cache between events. With prefix caching
+    /// they may: a run's steps take (and evict) blocks as single steps would, a run stops
+    /// before it would evict the queue front's cached prefix (`Replica::decode_run`), and
+    /// the prefix-aware router settles every run before it reads the caches
+    /// (`Simulation::route`).
     pub(super) fn runs_allowed(&self) -> bool {
         let s = self.scenario;
         s.stepping == Stepping::Runs

@@ -15,7 +15,7 @@ use scaling::Scaler;
 use super::queue::EventQueue;
 use super::rng::{Stream, Streams};
 use super::time::SimTime;
-use crate::fleet::{EdgeLink, Failures, Part, ReplicaLoad, Router};
+use crate::fleet::{EdgeLink, Failures, Part, ReplicaLoad, Router, RouterPolicy};
 use crate::perf_model::PerfModel;
 use crate::scenario::Scenario;
 use crate::serve::{Attempt, Finished, KvCache, PlannedStep, Replica};
@@ -134,11 +134,15 @@ impl<'a> Simulation<'a> {
     /// A run of `scenario` over `replicas` replicas (the fleet's, or the part of them
     /// simulated apart), before anything happens.
     fn new(scenario: &'a Scenario, streams: &Streams, replicas: usize) -> Simulation<'a> {
+        let replica = Replica::new(
+            scenario.scheduler,
+            KvCache::new(scenario.kv_block_tokens, scenario.kv_blocks_per_replica),
+        );
         let template = Slot {
-            replica: Replica::new(
-                scenario.scheduler,
-                KvCache::new(scenario.kv_block_tokens, scenario.kv_blocks_per_replica),
-            ),
+            replica: match &scenario.prefix_caching {
+                Some(prompts) => replica.with_prefix_caching(prompts.clone()),
+                None => replica,
+            },
             down: 0,
             epoch: 0,
             down_since: SimTime::ZERO,
@@ -216,6 +220,7 @@ impl Simulation<'_> {
     /// Closes the books at the horizon: runs settled, outages still open, edge totals.
     fn close(&mut self) {
         self.settle_runs_at_horizon();
+        self.record_evictions();
         let gpus = self.scenario.replica.parallelism.gpus();
         for slot in self.slots.iter().filter(|s| s.down > 0) {
             self.recorder.outage(slot.down_since, self.horizon, gpus);
@@ -292,15 +297,36 @@ impl Simulation<'_> {
         }
     }
 
+    /// Tells the record how many prompt blocks the replicas' prefix caches evicted (once,
+    /// after the last step).
+    fn record_evictions(&mut self) {
+        let evicted = self.slots.iter().map(|s| s.replica.kv().evictions()).sum();
+        self.recorder.prefix_evictions(evicted);
+    }
+
     /// Sends an attempt to a healthy replica, or gives it up if none is up.
     fn route(&mut self, now: SimTime, attempt: Attempt) {
+        let reads_cache = self.router.policy() == RouterPolicy::PrefixAware;
+        if reads_cache && self.runs {
+            // Runs of decode steps take their blocks, and evict cached ones, as they are
+            // settled: the router sees each cache as it is now.
+            for index in 0..self.slots.len() {
+                self.settle(index, now);
+            }
+        }
         let slots = &self.slots;
+        let request = &attempt.request;
         let chosen = self.router.route(&mut self.routing_rng, self.healthy, |i| {
             let slot = &slots[i];
             ReplicaLoad {
                 healthy: slot.routable(),
                 requests: slot.replica.outstanding(),
                 tokens: slot.replica.context_tokens(),
+                cached_blocks: if reads_cache && slot.routable() {
+                    slot.replica.cached_prefix(request)
+                } else {
+                    0
+                },
             }
         });
         let Some(index) = chosen else {
@@ -473,6 +499,7 @@ fn capacity(s: &Scenario, perf: &PerfModel) -> Capacity {
         peak_flops: perf.replica_peak().0 * s.fleet.replicas as f64,
         memory_bandwidth: s.replica.gpu.memory_bandwidth.0 * gpus as f64,
         idle_power_w: s.gpu_power.idle.0 * gpus as f64,
+        prefix_block_tokens: s.prefix_caching.as_ref().map(|p| p.block_tokens()),
     }
 }
 

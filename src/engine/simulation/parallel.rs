@@ -157,9 +157,10 @@ pub(super) fn simulate(
         }
     }
 
-    parts
-        .par_iter_mut()
-        .for_each(|part| part.sim.settle_runs_at_horizon());
+    parts.par_iter_mut().for_each(|part| {
+        part.sim.settle_runs_at_horizon();
+        part.sim.record_evictions();
+    });
     merge_waiting_logs(&mut parts, &mut recorder);
     let (mut egress_bytes, mut egress_busy) = (ExactSum::default(), ExactSum::default());
     let perf = parts[0].sim.perf.clone();

@@ -8,11 +8,11 @@ use crate::catalog::{Catalog, Gpu};
 use crate::check;
 use crate::error::InputError;
 use crate::facility::GpuPowerModel;
-use crate::fleet::FleetLayout;
+use crate::fleet::{FleetLayout, RouterPolicy};
 use crate::perf_model::{
     Efficiencies, Overheads, Parallelism, ReplicaSetup, default_activation_reserve, plan_memory,
 };
-use crate::serve::SchedulerConfig;
+use crate::serve::{Batching, PromptTable, SchedulerConfig};
 use crate::stats::{Slo, SloTarget};
 use crate::uncertain::Drawer;
 use crate::workload::trace::MAX_RATE_SCALE;
@@ -279,6 +279,15 @@ fn resolve_drawn(
     };
     let memory = plan_memory(&replica, memory_utilization, reserve, block_tokens.into())
         .map_err(|e| InputError::does_not_fit("fleet", e.to_string()))?;
+    let prefix_caching = prefix_caching(spec, trace, block_tokens)?;
+    if fleet.router == RouterPolicy::PrefixAware && prefix_caching.is_none() {
+        return Err(InputError::field(
+            "fleet.router",
+            "prefix-aware routing follows the replicas' prefix caches, and prefix caching is \
+             off: replay a trace with prompt block ids (Mooncake's hash_ids) with continuous \
+             batching, or choose another router",
+        ));
+    }
 
     Ok(Scenario {
         name: spec
@@ -303,6 +312,7 @@ fn resolve_drawn(
             max_tokens_per_step: max_tokens,
             chunked_prefill: sched.chunked_prefill,
         },
+        prefix_caching,
         gpu_power: GpuPowerModel::for_gpu(&gpu),
         replica,
         fleet: layout,
@@ -314,6 +324,71 @@ fn resolve_drawn(
         prices,
         slo,
     })
+}
+
+/// The prompt blocks replicas cache, as `scheduler.prefix_caching` and the trace say: on by
+/// default when the replayed trace has prompt block ids and batching is continuous, as vLLM
+/// v1 enables automatic prefix caching by default; a prompt block of
+/// `workload.trace.block_tokens` (the format's by default) must be whole KV blocks of
+/// `kv_block_tokens`.
+fn prefix_caching(
+    spec: &ScenarioSpec,
+    trace: Option<&Arc<Trace>>,
+    kv_block_tokens: u32,
+) -> Result<Option<PromptTable>, InputError> {
+    let trace_spec = spec.workload.trace.as_ref();
+    let with_blocks = trace
+        .filter(|t| trace_spec.is_some() && t.has_prompt_blocks())
+        .cloned();
+    let block_tokens = match trace_spec.and_then(|t| t.block_tokens) {
+        Some(tokens) => {
+            if with_blocks.is_none() {
+                return Err(InputError::field(
+                    "workload.trace.block_tokens",
+                    "the trace has no prompt block ids (Mooncake's hash_ids) for it to size",
+                ));
+            }
+            check::at_least("workload.trace.block_tokens", tokens.into(), 1)?;
+            tokens
+        }
+        None => with_blocks
+            .as_ref()
+            .and_then(|t| t.format().prompt_block_tokens())
+            .unwrap_or(0),
+    };
+    let continuous = spec.scheduler.batching == Batching::Continuous;
+    let on = match spec.scheduler.prefix_caching {
+        Some(false) => false,
+        Some(true) if with_blocks.is_none() => {
+            return Err(InputError::field(
+                "scheduler.prefix_caching",
+                "needs prompts whose blocks can be told apart: replay a trace with prompt \
+                 block ids (Mooncake's hash_ids)",
+            ));
+        }
+        Some(true) if !continuous => {
+            return Err(InputError::field(
+                "scheduler.prefix_caching",
+                "needs continuous batching (static batches reserve their whole KV cache)",
+            ));
+        }
+        Some(true) => true,
+        None => with_blocks.is_some() && continuous,
+    };
+    let Some(trace) = with_blocks.filter(|_| on) else {
+        return Ok(None);
+    };
+    if block_tokens % kv_block_tokens != 0 {
+        return Err(InputError::field(
+            "scheduler.kv_block_tokens",
+            format!(
+                "must divide the trace's prompt blocks of {block_tokens} tokens \
+                 (workload.trace.block_tokens) for prefix caching, got {kv_block_tokens}; or \
+                 set scheduler.prefix_caching: false"
+            ),
+        ));
+    }
+    Ok(Some(PromptTable::new(trace, block_tokens)))
 }
 
 /// The GPU of `spec`, or `variant`'s in its place: a catalog id, or the id of the inline

@@ -51,6 +51,16 @@ impl TraceFormat {
         }
     }
 
+    /// Tokens of one prompt block of its block ids, for a format that has them: Mooncake
+    /// hashes prompts in blocks of 512 tokens (Qin et al., *Mooncake*, FAST 2025, and the
+    /// trace's README).
+    pub fn prompt_block_tokens(self) -> Option<u32> {
+        match self {
+            TraceFormat::Mooncake => Some(512),
+            TraceFormat::Azure | TraceFormat::Burstgpt => None,
+        }
+    }
+
     /// The columns (CSV) or keys (JSON) of its time, prompt and output.
     fn columns(self) -> [&'static str; 3] {
         match self {

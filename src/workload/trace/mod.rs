@@ -11,7 +11,7 @@ pub mod format;
 pub mod replay;
 
 pub use format::TraceFormat;
-pub use replay::{MAX_RATE_SCALE, Player, Replay};
+pub use replay::{MAX_RATE_SCALE, Played, Player, Replay};
 
 use crate::error::InputError;
 use std::path::Path;
@@ -139,6 +139,11 @@ impl Trace {
     /// Output lengths, in time order.
     pub fn output_tokens(&self) -> &Arc<[u32]> {
         &self.output_tokens
+    }
+
+    /// Whether its requests carry prompt block ids (Mooncake's `hash_ids`): some do.
+    pub fn has_prompt_blocks(&self) -> bool {
+        self.blocks.as_ref().is_some_and(|b| !b.ids.is_empty())
     }
 
     /// The ids of request `i`'s prompt blocks, for a trace that has them (Mooncake).

@@ -132,6 +132,7 @@ impl Replay {
         }
         Player {
             trace: Arc::clone(&self.trace),
+            copies,
             period,
             time_scale: self.time_scale,
             looped: self.looped,
@@ -232,10 +233,25 @@ impl Warp {
     }
 }
 
-/// The requests of a replay in arrival order: clock seconds and the trace request.
+/// One request of a replay.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Played {
+    /// Its arrival, clock seconds.
+    pub at_s: f64,
+    /// Its row in the trace.
+    pub index: usize,
+    /// Which instance of the trace it belongs to: copy `c` of `k` superposed copies in pass
+    /// `p` of a looped trace is instance `c + k·p` (modulo 2³²: instances that far apart
+    /// are never in a cache together).
+    pub instance: u32,
+}
+
+/// The requests of a replay in arrival order.
 #[derive(Debug)]
 pub struct Player {
     trace: Arc<Trace>,
+    /// Copies of the trace played together.
+    copies: u32,
     period: f64,
     time_scale: f64,
     looped: bool,
@@ -250,9 +266,9 @@ impl Player {
         &self.trace
     }
 
-    /// The next request before `horizon_s` clock seconds: its arrival and its index in the
-    /// trace; `None` once the replay is over or the next request would reach the horizon.
-    pub fn next_before(&mut self, horizon_s: f64) -> Option<(f64, usize)> {
+    /// The next request before `horizon_s` clock seconds; `None` once the replay is over or
+    /// the next request would reach the horizon.
+    pub fn next_before(&mut self, horizon_s: f64) -> Option<Played> {
         let times = self.trace.times_s();
         loop {
             let Reverse(mut cursor) = self.heap.pop()?;
@@ -267,13 +283,19 @@ impl Player {
                 return None;
             }
             let kept = cursor.keep >= 1.0 || self.rng.random::<f64>() < cursor.keep;
+            let pass = cursor.position / times.len() as u64;
+            let instance = (u64::from(cursor.copy) + u64::from(self.copies) * pass) as u32;
             cursor.position += 1;
             if self.looped || cursor.position < times.len() as u64 {
                 cursor.time = cursor.at(times, self.period).0;
                 self.heap.push(Reverse(cursor));
             }
             if kept {
-                return Some((clock, index));
+                return Some(Played {
+                    at_s: clock,
+                    index,
+                    instance,
+                });
             }
         }
     }
@@ -305,6 +327,13 @@ mod tests {
     }
 
     fn play(replay: &Replay, horizon: f64, run: u64) -> Vec<(f64, usize)> {
+        played(replay, horizon, run)
+            .iter()
+            .map(|p| (p.at_s, p.index))
+            .collect()
+    }
+
+    fn played(replay: &Replay, horizon: f64, run: u64) -> Vec<Played> {
         let mut player = replay.player(stream(1, run, Stream::TraceSampling));
         std::iter::from_fn(|| player.next_before(horizon)).collect()
     }
@@ -370,6 +399,31 @@ mod tests {
         assert_eq!(times, vec![0.0, 3.0, 6.0, 9.0, 12.0]);
         assert_eq!(played[4].1, 0);
         assert!((replay.mean_rate() - 2.0 / 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn copies_and_passes_are_instances_of_their_own() {
+        // Two copies of a two-request trace (period 2 s), looped: copy c of pass p is
+        // instance c + 2p.
+        let t = trace(&[0.0, 1.0]);
+        let replay = Replay::new(t, 1.0, 2.0, true, None);
+        let instances: Vec<(usize, u32)> = played(&replay, 4.0, 0)
+            .iter()
+            .map(|p| (p.index, p.instance))
+            .collect();
+        assert_eq!(
+            instances,
+            vec![
+                (0, 0),
+                (1, 1),
+                (1, 0),
+                (0, 1),
+                (0, 2),
+                (1, 3),
+                (1, 2),
+                (0, 3)
+            ]
+        );
     }
 
     #[test]
