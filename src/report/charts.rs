@@ -93,6 +93,25 @@ pub(crate) fn ensure_font() {
 pub(crate) type DrawResult<DB> =
     Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
+/// A family of charts drawn from one result (a sweep's, a growth plan's), each written as SVG
+/// and PNG by the same drawing code.
+pub(crate) trait ChartSet: Copy + 'static {
+    /// What the charts are drawn from.
+    type Data;
+    /// Every chart of the family, in report order.
+    const ALL: &'static [Self];
+    /// File stem under `charts/`.
+    fn stem(self) -> &'static str;
+    /// The title drawn on the chart.
+    fn title(self) -> &'static str;
+    /// Draws the chart of `data` on `root`, filling it.
+    fn draw<DB: DrawingBackend>(
+        self,
+        data: &Self::Data,
+        root: &DrawingArea<DB, Shift>,
+    ) -> DrawResult<DB>;
+}
+
 /// Renders a chart as SVG text with `draw`, which fills the whole area.
 pub(crate) fn render_svg(
     draw: impl for<'a> FnOnce(&DrawingArea<SVGBackend<'a>, Shift>) -> DrawResult<SVGBackend<'a>>,

@@ -2,7 +2,7 @@
 //! traffic by month with the runs' band and the load planned for, the servers required and
 //! in service, and the cost per day with its interval and the runs' spread.
 
-use super::charts::{DrawResult, PALETTE, render_png, render_svg, tick};
+use super::charts::{ChartSet, DrawResult, PALETTE, tick};
 use crate::grow::GrowthResult;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
@@ -19,12 +19,14 @@ pub enum GrowChart {
     Cost,
 }
 
-impl GrowChart {
+impl ChartSet for GrowChart {
+    type Data = GrowthResult;
+
     /// Every growth chart, in report order.
-    pub const ALL: [GrowChart; 3] = [GrowChart::Traffic, GrowChart::Fleet, GrowChart::Cost];
+    const ALL: &'static [GrowChart] = &[GrowChart::Traffic, GrowChart::Fleet, GrowChart::Cost];
 
     /// File stem under `charts/`.
-    pub fn stem(self) -> &'static str {
+    fn stem(self) -> &'static str {
         match self {
             GrowChart::Traffic => "traffic",
             GrowChart::Fleet => "fleet",
@@ -33,12 +35,20 @@ impl GrowChart {
     }
 
     /// The title drawn on the chart.
-    pub fn title(self) -> &'static str {
+    fn title(self) -> &'static str {
         match self {
             GrowChart::Traffic => "Traffic by month, and the load the fleet is planned for",
             GrowChart::Fleet => "Servers by month: required and in service",
             GrowChart::Cost => "Cost per day by month, the planned fleet at each run's traffic",
         }
+    }
+
+    fn draw<DB: DrawingBackend>(
+        self,
+        data: &GrowthResult,
+        root: &DrawingArea<DB, Shift>,
+    ) -> DrawResult<DB> {
+        draw(self, data, root)
     }
 }
 
@@ -247,16 +257,6 @@ fn draw<DB: DrawingBackend>(
             legend(&mut chart)
         }
     }
-}
-
-/// The SVG text of `chart`.
-pub fn svg(chart: GrowChart, result: &GrowthResult) -> Result<String, String> {
-    render_svg(|root| draw(chart, result, root))
-}
-
-/// Draws `chart` as a PNG file at `path`.
-pub fn png(chart: GrowChart, result: &GrowthResult, path: &std::path::Path) -> Result<(), String> {
-    render_png(path, |root| draw(chart, result, root))
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use crate::grow::GrowthResult;
 use crate::study::StudyResult;
 use crate::sweep::SweepResult;
 use crate::validate::Validation;
+use charts::{ChartSet, render_png, render_svg};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -93,29 +94,13 @@ pub fn write_study(
 /// Writes a sweep into `dir`, replacing it whole: `sweep.csv`, `sweep.md`, `charts/` (SVG
 /// and PNG of every [`sweep_charts::SweepChart`]) and `report.html`.
 pub fn write_sweep(dir: &Path, result: &SweepResult) -> Result<(), Error> {
-    let out = OutputDir::create(dir)?;
-    out.write("sweep.csv", &sweep::sweep_csv(result))?;
-    out.create_dir("charts")?;
-    let figures = sweep_charts::SweepChart::ALL
-        .into_iter()
-        .map(|chart| {
-            write_chart(
-                &out,
-                dir,
-                (chart.stem(), chart.title()),
-                || sweep_charts::svg(chart, result),
-                |path| sweep_charts::png(chart, result, path),
-            )
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    let charts: Vec<(&str, &str)> = figures.iter().map(|f| (f.stem, f.title)).collect();
-    let markdown = sweep::sweep_markdown(result, &charts);
-    finish(
-        out,
-        "sweep.md",
+    write_charted::<sweep_charts::SweepChart>(
+        dir,
+        "sweep",
         &format!("fleetsim sweep: {}", result.name),
-        &markdown,
-        &figures,
+        &sweep::sweep_csv(result),
+        result,
+        |charts| sweep::sweep_markdown(result, charts),
     )
 }
 
@@ -140,28 +125,48 @@ pub fn write_autoscale(dir: &Path, c: &Comparison) -> Result<(), Error> {
 /// Writes a growth plan into `dir`, replacing it whole: `grow.csv`, `grow.md`, `charts/`
 /// (SVG and PNG of every [`grow_charts::GrowChart`]) and `report.html`.
 pub fn write_growth(dir: &Path, result: &GrowthResult) -> Result<(), Error> {
+    write_charted::<grow_charts::GrowChart>(
+        dir,
+        "grow",
+        &format!("fleetsim grow: {}", result.name),
+        &grow::grow_csv(result),
+        result,
+        |charts| grow::grow_markdown(result, charts),
+    )
+}
+
+/// Writes into `dir`, replacing it whole, `NAME.csv` (`csv`), every chart of the family `C`
+/// drawn from `data` (SVG and PNG under `charts/`), `NAME.md` (what `markdown` makes of the
+/// charts' stems and titles) and `report.html` titled `title`.
+fn write_charted<C: ChartSet>(
+    dir: &Path,
+    name: &str,
+    title: &str,
+    csv: &[u8],
+    data: &C::Data,
+    markdown: impl FnOnce(&[(&str, &str)]) -> String,
+) -> Result<(), Error> {
     let out = OutputDir::create(dir)?;
-    out.write("grow.csv", &grow::grow_csv(result))?;
+    out.write(&format!("{name}.csv"), csv)?;
     out.create_dir("charts")?;
-    let figures = grow_charts::GrowChart::ALL
-        .into_iter()
-        .map(|chart| {
+    let figures = C::ALL
+        .iter()
+        .map(|&chart| {
             write_chart(
                 &out,
                 dir,
                 (chart.stem(), chart.title()),
-                || grow_charts::svg(chart, result),
-                |path| grow_charts::png(chart, result, path),
+                || render_svg(|root| chart.draw(data, root)),
+                |path| render_png(path, |root| chart.draw(data, root)),
             )
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let charts: Vec<(&str, &str)> = figures.iter().map(|f| (f.stem, f.title)).collect();
-    let markdown = grow::grow_markdown(result, &charts);
     finish(
         out,
-        "grow.md",
-        &format!("fleetsim grow: {}", result.name),
-        &markdown,
+        &format!("{name}.md"),
+        title,
+        &markdown(&charts),
         &figures,
     )
 }

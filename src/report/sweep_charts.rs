@@ -2,7 +2,7 @@
 //! and per million output tokens against the offered load for each fleet size, SLO attainment
 //! against the fleet size for each load, and GPU utilisation against the fleet size.
 
-use super::charts::{DrawResult, PALETTE, SIZE, render_png, render_svg, tick};
+use super::charts::{ChartSet, DrawResult, PALETTE, SIZE, tick};
 use crate::sweep::{Configuration, Point, SweepResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -21,16 +21,18 @@ pub enum SweepChart {
     UtilisationVsServers,
 }
 
-impl SweepChart {
+impl ChartSet for SweepChart {
+    type Data = SweepResult;
+
     /// Every sweep chart, in report order.
-    pub const ALL: [SweepChart; 3] = [
+    const ALL: &'static [SweepChart] = &[
         SweepChart::CostVsLoad,
         SweepChart::SloVsServers,
         SweepChart::UtilisationVsServers,
     ];
 
     /// File stem under `charts/`.
-    pub fn stem(self) -> &'static str {
+    fn stem(self) -> &'static str {
         match self {
             SweepChart::CostVsLoad => "cost_vs_load",
             SweepChart::SloVsServers => "slo_vs_servers",
@@ -39,7 +41,7 @@ impl SweepChart {
     }
 
     /// The title drawn on the chart.
-    pub fn title(self) -> &'static str {
+    fn title(self) -> &'static str {
         match self {
             SweepChart::CostVsLoad => "Cost against offered load, by fleet",
             SweepChart::SloVsServers => "SLO attainment against fleet size, by load",
@@ -47,6 +49,14 @@ impl SweepChart {
                 "GPU busy and FLOP utilisation against fleet size, by load"
             }
         }
+    }
+
+    fn draw<DB: DrawingBackend>(
+        self,
+        data: &SweepResult,
+        root: &DrawingArea<DB, Shift>,
+    ) -> DrawResult<DB> {
+        draw(self, data, root)
     }
 }
 
@@ -241,14 +251,4 @@ fn lines<DB: DrawingBackend>(
         .border_style(BLACK)
         .position(legend)
         .draw()
-}
-
-/// The SVG text of `chart`.
-pub fn svg(chart: SweepChart, sweep: &SweepResult) -> Result<String, String> {
-    render_svg(|root| draw(chart, sweep, root))
-}
-
-/// Draws `chart` as a PNG file at `path`.
-pub fn png(chart: SweepChart, sweep: &SweepResult, path: &std::path::Path) -> Result<(), String> {
-    render_png(path, |root| draw(chart, sweep, root))
 }

@@ -18,7 +18,7 @@ use super::time::SimTime;
 use crate::fleet::{EdgeLink, Failures, Part, ReplicaLoad, Router, RouterPolicy};
 use crate::perf_model::PerfModel;
 use crate::scenario::Scenario;
-use crate::serve::{Attempt, Finished, KvCache, PlannedStep, Replica};
+use crate::serve::{Attempt, Finished, KvCache, PlannedStep, Rejection, Replica};
 use crate::stats::{Capacity, Recorder, RunMeasurements};
 use crate::workload::{Request, RequestSource};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -283,13 +283,14 @@ impl Simulation<'_> {
     /// Sends a request that arrived at `now` over the edge link to the router, unless no
     /// replica can ever serve it.
     fn send_in(&mut self, now: SimTime, request: Request) {
-        // Replicas are identical: one that can never serve the request means none can.
-        if let Err(why) = self.slots[0].replica.admits(&request) {
-            self.recorder.rejected(now, why);
-            self.client_done(now, false);
-            return;
-        }
-        let at_router = SimTime::from_secs(self.edge.request(now.secs(), request.prompt_tokens));
+        let at_router = match to_router(&self.slots[0].replica, &mut self.edge, now, &request) {
+            Ok(at) => at,
+            Err(why) => {
+                self.recorder.rejected(now, why);
+                self.client_done(now, false);
+                return;
+            }
+        };
         if at_router <= now {
             self.route(now, request.into());
         } else {
@@ -486,6 +487,20 @@ impl Simulation<'_> {
             }
         }
     }
+}
+
+/// When a request arriving at `now` reaches the router over `edge`, or why no replica can
+/// ever serve it: replicas are identical, so `probe`, any one of them, answers for all.
+fn to_router(
+    probe: &Replica,
+    edge: &mut EdgeLink,
+    now: SimTime,
+    request: &Request,
+) -> Result<SimTime, Rejection> {
+    probe.admits(request)?;
+    Ok(SimTime::from_secs(
+        edge.request(now.secs(), request.prompt_tokens),
+    ))
 }
 
 /// What the whole fleet of `s` can hold and do, for the record's shares.

@@ -18,7 +18,7 @@
 //! whatever the number of parts or threads; `tests/properties.rs` holds them equal to the
 //! one simulation's.
 
-use super::{Simulation, capacity};
+use super::{Simulation, capacity, to_router};
 use crate::engine::rng::{Stream, Streams};
 use crate::engine::time::SimTime;
 use crate::fleet::{EdgeLink, ReplicaLoad, Router};
@@ -132,12 +132,14 @@ pub(super) fn simulate(
             let now = request.arrival;
             recorder.arrival(now);
             next = source.next_before(horizon);
-            // Replicas are identical: one that can never serve the request means none can.
-            if let Err(why) = parts[0].sim.slots[0].replica.admits(&request) {
-                recorder.rejected(now, why);
-                continue;
-            }
-            let at_router = SimTime::from_secs(edge.request(now.secs(), request.prompt_tokens));
+            let at_router =
+                match to_router(&parts[0].sim.slots[0].replica, &mut edge, now, &request) {
+                    Ok(at) => at,
+                    Err(why) => {
+                        recorder.rejected(now, why);
+                        continue;
+                    }
+                };
             let index = router
                 .route(&mut routing_rng, replicas, |_| ReplicaLoad {
                     healthy: true,
