@@ -291,8 +291,9 @@ struct StudyArgs {
     /// Print nothing but errors, and draw no progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Simulate every step as an event (the reference), instead of runs of decode steps as
-    /// one event; the results are the same, only slower.
+    /// Simulate every step as an event with a pass over the whole batch (the reference),
+    /// instead of runs of decode steps as one event and decoding sequences in lockstep; the
+    /// results are the same, only slower.
     #[arg(long)]
     single_step: bool,
     /// Leave out rows of the scenario's trace that cannot be read, and count them in the

@@ -2,6 +2,7 @@
 //! cache of prompt blocks kept in it.
 
 pub mod kv_cache;
+mod lockstep;
 pub mod prefix_cache;
 pub mod replica;
 

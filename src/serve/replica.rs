@@ -27,6 +27,7 @@
 //! request of the batch returns at the end.
 
 use super::kv_cache::KvCache;
+use super::lockstep::{Lockstep, MAX_LOCKSTEP_BLOCK};
 use super::prefix_cache::{Hit, PromptTable};
 use crate::engine::time::SimTime;
 use crate::perf_model::{PerfModel, StepCost, StepWork};
@@ -141,16 +142,17 @@ impl From<Request> for Attempt {
     }
 }
 
-/// A request inside a replica.
+/// A request inside a replica. A member of the batch's [`Lockstep`] holds its state when it
+/// joined, `since`; the lockstep knows how far it has moved.
 #[derive(Clone, Debug)]
-struct Sequence {
-    request: Request,
+pub(super) struct Sequence {
+    pub(super) request: Request,
     retries: u32,
-    known: u64,
-    computed: u64,
-    generated: u64,
+    pub(super) known: u64,
+    pub(super) computed: u64,
+    pub(super) generated: u64,
     /// KV blocks of its context: its cached prompt blocks' and its own after them.
-    blocks: u64,
+    pub(super) blocks: u64,
     scheduled: u32,
     /// Its prompt's first blocks that it holds in the prefix cache.
     cached: u32,
@@ -158,11 +160,16 @@ struct Sequence {
     admitted: bool,
     first_token: Option<SimTime>,
     /// When its latest output token reached the user, if any (since it was last queued).
-    last_token: Option<SimTime>,
+    pub(super) last_token: Option<SimTime>,
+    /// The lockstep's tick when its fields were last written, as a lockstep member.
+    pub(super) since: u64,
+    /// When it joined the batch, in the replica's count of joins: the batch's order, which
+    /// the lockstep's members do not keep.
+    order: u64,
 }
 
 impl Sequence {
-    fn new(attempt: Attempt) -> Sequence {
+    pub(super) fn new(attempt: Attempt) -> Sequence {
         let request = attempt.request;
         Sequence {
             request,
@@ -176,6 +183,8 @@ impl Sequence {
             admitted: false,
             first_token: attempt.first_token,
             last_token: None,
+            since: 0,
+            order: 0,
         }
     }
 
@@ -207,6 +216,14 @@ pub struct Replica {
     prompts: Option<PromptTable>,
     waiting: VecDeque<Sequence>,
     running: Vec<Sequence>,
+    /// The leading running sequences that decode together; `None` where the scheduler's
+    /// pass does every step (static batching, prefix caching, KV blocks over
+    /// [`MAX_LOCKSTEP_BLOCK`] tokens).
+    lockstep: Option<Lockstep>,
+    /// When the tokens of the step last finished reached their users.
+    last_seen: Option<SimTime>,
+    /// Sequences that have joined the batch.
+    joins: u64,
     busy: bool,
     context_tokens: u64,
     /// Whether the step last planned preempted a sequence.
@@ -235,12 +252,8 @@ pub struct DecodeRun {
     /// Tokens in a KV block.
     block: u64,
     /// `residues[r]`: sequences whose context before step 1 is `r` modulo the block size.
-    residues: [u64; MAX_RUN_BLOCK],
+    residues: [u64; MAX_LOCKSTEP_BLOCK],
 }
-
-/// Largest KV block, in tokens, for which decode steps are grouped into runs (vLLM's blocks
-/// are 16 tokens; larger ones step one at a time).
-const MAX_RUN_BLOCK: usize = 64;
 
 impl DecodeRun {
     /// Pushes `last` toward step `to`, as far as the bound and the free blocks allow;
@@ -287,12 +300,19 @@ impl DecodeRun {
 impl Replica {
     /// An idle replica with an empty cache.
     pub fn new(config: SchedulerConfig, kv: KvCache) -> Replica {
+        let block = kv.block_tokens();
+        let lockstep = (config.batching == Batching::Continuous
+            && block as usize <= MAX_LOCKSTEP_BLOCK)
+            .then(|| Lockstep::new(block));
         Replica {
             config,
             kv,
             prompts: None,
             waiting: VecDeque::new(),
             running: Vec::new(),
+            lockstep,
+            last_seen: None,
+            joins: 0,
             busy: false,
             context_tokens: 0,
             preempted: false,
@@ -305,6 +325,16 @@ impl Replica {
         debug_assert_eq!(self.config.batching, Batching::Continuous);
         self.kv = self.kv.with_prefix_cache(prompts.block_tokens());
         self.prompts = Some(prompts);
+        // Each step's pass caches the prompt blocks its sequences filled.
+        self.lockstep = None;
+        self
+    }
+
+    /// The same replica taking the scheduler's pass over its whole batch at every step, its
+    /// decoding sequences never advanced in lockstep: the reference the lockstep is checked
+    /// against (`--single-step`).
+    pub fn without_lockstep(mut self) -> Replica {
+        self.lockstep = None;
         self
     }
 
@@ -343,6 +373,7 @@ impl Replica {
     /// Drops everything when the replica fails: the step in flight is lost, the cache is
     /// emptied, and every request comes back, oldest first, as a retry for another replica.
     pub fn evict_all(&mut self) -> Vec<Attempt> {
+        self.release_lockstep();
         self.busy = false;
         self.context_tokens = 0;
         self.kv.clear();
@@ -413,12 +444,21 @@ impl Replica {
     pub fn finish_step(&mut self, seen: SimTime, observer: &mut impl Observer) -> Finished {
         debug_assert!(self.busy);
         self.busy = false;
-        let mut emitted = 0;
-        let mut completed = 0;
+        let members = self.lockstep.as_ref().map_or(0, Lockstep::len);
+        let mut emitted = members as u64;
         // Gaps since each sequence's previous token, told in runs of equal gaps: in a
         // steady batch every gap is the step time, so this is one call per step.
         let mut gaps = (Seconds(0.0), 0);
-        for seq in &mut self.running {
+        // Members of the lockstep complete as they pass their output's tick.
+        let mut completing = 0;
+        if let Some(lock) = self.lockstep.as_mut().filter(|l| l.len() > 0) {
+            completing = lock.advance(1);
+            self.context_tokens += members as u64;
+            let last = self.last_seen.expect("members have emitted a token");
+            gaps = (seen - last, members as u64);
+        }
+        let mut newly_done = 0;
+        for seq in &mut self.running[members..] {
             if seq.scheduled == 0 {
                 continue;
             }
@@ -441,11 +481,13 @@ impl Replica {
                     }
                     gaps = (gap, gaps.1 + 1);
                 }
+                newly_done += usize::from(seq.is_done());
             }
         }
         if gaps.1 > 0 {
             observer.inter_token(gaps.0, gaps.1);
         }
+        self.last_seen = Some(seen);
         // A pass of its own, so that the pass above stays as light without prefix caching.
         if let Some(prompts) = &self.prompts {
             for seq in &mut self.running {
@@ -454,27 +496,56 @@ impl Replica {
                 }
             }
         }
-        let batch_done = match self.config.batching {
-            Batching::Continuous => true,
-            Batching::Static => self.running.iter().all(Sequence::is_done),
-        };
-        if batch_done {
-            let kv = &mut self.kv;
-            let prompts = self.prompts.as_ref();
-            let context_tokens = &mut self.context_tokens;
-            self.running.retain(|seq| {
-                if !seq.is_done() {
-                    return true;
+        let completed = match self.config.batching {
+            Batching::Continuous => {
+                // Completions are told in the batch's order. A member completing is found by
+                // a scan and leaves by a swap (members are put back in order when they leave
+                // the lockstep); one of the rest by a scan and a move of those after it.
+                for _ in 0..completing {
+                    let lock = self.lockstep.as_mut().expect("members are in a lockstep");
+                    let members = &mut self.running[..lock.len()];
+                    let index = (0..members.len())
+                        .filter(|&i| lock.completed(&members[i]))
+                        .min_by_key(|&i| members[i].order);
+                    let seq = &mut members[index.expect("a member completes")];
+                    lock.catch_up(seq, self.last_seen);
+                    lock.leave(seq);
+                    let index = index.expect("found");
+                    let last = lock.len();
+                    self.running.swap(index, last);
+                    let seq = self.running.remove(last);
+                    self.complete(seq, seen, observer);
                 }
-                let_go_blocks(kv, prompts, seq);
-                *context_tokens -= seq.known;
-                let first = seq.first_token.unwrap_or(seen);
-                observer.completed(&seq.request, first, seen);
-                completed += 1;
-                false
-            });
-        }
+                let members = members - completing;
+                for _ in 0..newly_done {
+                    let tail = &self.running[members..];
+                    let index = members + tail.iter().position(Sequence::is_done).expect("done");
+                    let seq = self.running.remove(index);
+                    self.complete(seq, seen, observer);
+                }
+                completing + newly_done
+            }
+            Batching::Static if self.running.iter().all(Sequence::is_done) => {
+                let mut batch = std::mem::take(&mut self.running);
+                let done = batch.len();
+                for seq in batch.drain(..) {
+                    self.complete(seq, seen, observer);
+                }
+                self.running = batch;
+                done
+            }
+            Batching::Static => 0,
+        } as u64;
         Finished { emitted, completed }
+    }
+
+    /// `seq`, taken out of the running batch, has completed: it gives back its blocks, and
+    /// its user has its last token at `seen`.
+    fn complete(&mut self, seq: Sequence, seen: SimTime, observer: &mut impl Observer) {
+        let_go_blocks(&mut self.kv, self.prompts.as_ref(), &seq);
+        self.context_tokens -= seq.known;
+        let first = seq.first_token.unwrap_or(seen);
+        observer.completed(&seq.request, first, seen);
     }
 
     /// The run of decode steps that can follow the step just planned, if at least one can
@@ -484,7 +555,7 @@ impl Replica {
             return None;
         }
         let block = u64::from(self.kv.block_tokens());
-        if self.running.is_empty() || block as usize > MAX_RUN_BLOCK {
+        if self.running.is_empty() || block as usize > MAX_LOCKSTEP_BLOCK {
             return None;
         }
         let free = self.run_blocks()?;
@@ -497,9 +568,16 @@ impl Replica {
             bound: u64::MAX,
             free,
             block,
-            residues: [0; MAX_RUN_BLOCK],
+            residues: [0; MAX_LOCKSTEP_BLOCK],
         };
-        for s in &self.running {
+        let members = self.lockstep.as_ref().map_or(0, Lockstep::len);
+        if let Some(lock) = self.lockstep.as_ref().filter(|l| l.len() > 0) {
+            let to_completion = lock.steps_to_completion().expect("members");
+            run.bound = to_completion - 1;
+            run.cached = lock.context();
+            lock.add_residues_now(&mut run.residues);
+        }
+        for s in &self.running[members..] {
             if s.scheduled != 1 || s.generated == 0 || s.known - s.computed != 1 {
                 return None;
             }
@@ -590,7 +668,15 @@ impl Replica {
     /// their users at `seen`: every sequence advances by as many tokens, and the replica is
     /// idle.
     pub fn end_run(&mut self, steps: u64, seen: SimTime) {
-        for seq in &mut self.running {
+        let members = self.lockstep.as_ref().map_or(0, Lockstep::len);
+        if let Some(lock) = self.lockstep.as_mut() {
+            let completed = lock.advance(steps);
+            debug_assert_eq!(completed, 0, "a run completes nothing");
+        }
+        if steps > 0 {
+            self.last_seen = Some(seen);
+        }
+        for seq in &mut self.running[members..] {
             seq.computed += steps;
             seq.generated += steps;
             seq.known += steps;
@@ -623,11 +709,13 @@ impl Replica {
         observer: &mut impl Observer,
         work: &mut StepWork,
     ) -> u64 {
-        let mut budget = self.config.max_tokens_per_step as u64;
+        let members = self.schedule_lockstep(work);
+        let mut budget = self.config.max_tokens_per_step as u64 - members as u64;
         let mut prefill = 0;
         let mut preempted = false;
         self.preempted = false;
-        let mut i = 0;
+        // With members scheduled, the rest of the batch fits: nothing is preempted.
+        let mut i = members;
         while i < self.running.len() && budget > 0 {
             let (computed, known, held, decoding) = {
                 let seq = &self.running[i];
@@ -657,6 +745,7 @@ impl Replica {
             work.add_sequence(computed, want, computed + want == known);
             i += 1;
         }
+        debug_assert!(members == 0 || !preempted);
         self.preempted = preempted;
         if preempted && work.tokens > 0 {
             return prefill;
@@ -710,9 +799,90 @@ impl Replica {
             budget -= want;
             prefill += want;
             work.add_sequence(hit_tokens, want, hit_tokens + want == known);
+            seq.order = self.joins;
+            self.joins += 1;
             self.running.push(seq);
         }
         prefill
+    }
+
+    /// Schedules the lockstep's members, one decode token each, when the whole running batch
+    /// then fits this step's budget and the KV cache without a preemption; the decoders
+    /// after them that emitted with them join first. Returns the members scheduled: none
+    /// when the step must take the scheduler's pass, for which every member's state is
+    /// written back first.
+    fn schedule_lockstep(&mut self, work: &mut StepWork) -> usize {
+        // After a preemption the cache is short: such steps come in spells, which take the
+        // scheduler's pass.
+        let Some(lock) = self.lockstep.as_mut().filter(|_| !self.preempted) else {
+            return 0;
+        };
+        while let Some(seq) = self.running.get_mut(lock.len()) {
+            let decodes = seq.generated > 0 && seq.known - seq.computed == 1;
+            if !decodes || seq.last_token != self.last_seen {
+                break;
+            }
+            lock.join(seq);
+        }
+        let members = lock.len();
+        if members == 0 {
+            return 0;
+        }
+        let blocks = lock.new_blocks();
+        if !self.rest_fits(members, blocks) {
+            self.release_lockstep();
+            return 0;
+        }
+        let taken = self.kv.try_take(blocks);
+        debug_assert!(taken, "the free blocks cover the members' growth");
+        let lock = self.lockstep.as_ref().expect("a lockstep");
+        let (n, context) = (members as u64, lock.context());
+        work.tokens += n;
+        work.cached_context += context;
+        work.attention_pairs += context + n;
+        work.logits += n;
+        members
+    }
+
+    /// Whether, after the lockstep's `members` take a token each and `blocks` KV blocks, the
+    /// rest of the running batch gets what it wants of the step budget, in order, without a
+    /// preemption: the scheduler's pass over them, counted ahead.
+    fn rest_fits(&self, members: usize, blocks: u64) -> bool {
+        let Some(mut budget) =
+            u64::from(self.config.max_tokens_per_step).checked_sub(members as u64)
+        else {
+            return false;
+        };
+        let Some(mut free) = self.kv.free_blocks().checked_sub(blocks) else {
+            return false;
+        };
+        for seq in &self.running[members..] {
+            if budget == 0 {
+                break;
+            }
+            let want = (seq.known - seq.computed).min(budget);
+            let need = self.kv.blocks_for(seq.computed + want) - seq.blocks;
+            let Some(left) = free.checked_sub(need) else {
+                return false;
+            };
+            free = left;
+            budget -= want;
+        }
+        true
+    }
+
+    /// Writes every lockstep member's state back into its fields; they leave it.
+    fn release_lockstep(&mut self) {
+        let Some(lock) = self.lockstep.as_mut() else {
+            return;
+        };
+        let members = &mut self.running[..lock.len()];
+        for seq in members.iter_mut() {
+            lock.catch_up(seq, self.last_seen);
+            debug_assert!(!seq.is_done(), "members leave as they complete");
+        }
+        members.sort_unstable_by_key(|seq| seq.order);
+        lock.clear();
     }
 
     /// Static batching; returns the prefill tokens scheduled.
@@ -745,6 +915,8 @@ impl Replica {
             seq.scheduled = seq.request.prompt_tokens;
             prefill += prompt;
             work.add_sequence(0, prompt, true);
+            seq.order = self.joins;
+            self.joins += 1;
             self.running.push(seq);
         }
         prefill
@@ -1220,5 +1392,78 @@ mod tests {
         assert_eq!(tokens, [vec![1; 11], vec![1 + 16]].concat());
         assert_eq!(replica.kv().evictions(), 1);
         assert_eq!(log.lookups.last().unwrap().hit_blocks, 1);
+    }
+
+    /// Drives two replicas alike, one with its decoders in lockstep and one taking the
+    /// scheduler's pass every step, through arrivals, tight caches (preemptions), step
+    /// budgets that cap chunks and runs of decode steps; every step's work, every run plan
+    /// and everything they report must agree.
+    #[test]
+    fn decoding_in_lockstep_equals_the_scheduler_pass() {
+        let perf = PerfModel::new(&toy_setup(1, 1));
+        for seed in 0..40_u64 {
+            let cfg = SchedulerConfig {
+                batching: Batching::Continuous,
+                max_seqs: 4 + (seed % 6) as u32,
+                max_tokens_per_step: 12 + 10 * (seed % 4) as u32,
+                chunked_prefill: seed % 3 != 0,
+            };
+            let kv = || KvCache::new(4, 30 + 15 * (seed % 4));
+            let mut fast = Replica::new(cfg, kv());
+            let mut pass = Replica::new(cfg, kv()).without_lockstep();
+            let (mut fast_log, mut pass_log) = (Log::default(), Log::default());
+            let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut draw = |n: u64| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state % n
+            };
+            let mut now = SimTime::ZERO;
+            for id in 0..400 {
+                if draw(3) == 0 {
+                    let r = request(id, 1 + draw(12) as u32, 1 + draw(40) as u32);
+                    if fast.admits(&r).is_ok() {
+                        fast.enqueue(r);
+                        pass.enqueue(r);
+                    }
+                }
+                let a = fast.start_step(now, &perf, &mut fast_log);
+                let b = pass.start_step(now, &perf, &mut pass_log);
+                assert_eq!(a, b, "seed {seed}, step {id}");
+                if a.is_none() {
+                    continue;
+                }
+                let run = fast.decode_run();
+                assert_eq!(run, pass.decode_run(), "seed {seed}, step {id}");
+                now = SimTime(now.0 + 1 + draw(3));
+                let (x, y) = (
+                    fast.finish_step(now, &mut fast_log),
+                    pass.finish_step(now, &mut pass_log),
+                );
+                assert_eq!(x, y, "seed {seed}, step {id}");
+                // Sometimes a run of decode steps follows step one, settled as the engine
+                // settles it.
+                let Some(mut run) = run.filter(|_| draw(2) == 0) else {
+                    continue;
+                };
+                let steps = run.extend(1 + draw(8)) - 1;
+                fast.continue_run();
+                pass.continue_run();
+                for step in 2..=steps + 1 {
+                    fast.take_run_blocks(run.new_blocks(step));
+                    pass.take_run_blocks(run.new_blocks(step));
+                }
+                now = SimTime(now.0 + steps);
+                fast.end_run(steps, now);
+                pass.end_run(steps, now);
+            }
+            assert_eq!(fast_log.first, pass_log.first, "seed {seed}");
+            assert_eq!(fast_log.done, pass_log.done, "seed {seed}");
+            assert_eq!(fast_log.preempted, pass_log.preempted, "seed {seed}");
+            assert_eq!(fast_log.gaps, pass_log.gaps, "seed {seed}");
+            assert_eq!(fast.context_tokens(), pass.context_tokens());
+            assert_eq!(fast.kv().used_blocks(), pass.kv().used_blocks());
+        }
     }
 }

@@ -12,6 +12,7 @@ mod scaling;
 use decode_run::{RunState, step_end};
 use scaling::Scaler;
 
+use super::Stepping;
 use super::queue::EventQueue;
 use super::rng::{Stream, Streams};
 use super::time::SimTime;
@@ -138,6 +139,10 @@ impl<'a> Simulation<'a> {
             scenario.scheduler,
             KvCache::new(scenario.kv_block_tokens, scenario.kv_blocks_per_replica),
         );
+        let replica = match scenario.stepping {
+            Stepping::Runs => replica,
+            Stepping::Single => replica.without_lockstep(),
+        };
         let template = Slot {
             replica: match &scenario.prefix_caching {
                 Some(prompts) => replica.with_prefix_caching(prompts.clone()),

@@ -1,0 +1,245 @@
+//! The decoding sequences of a batch advanced together, without touching them.
+//!
+//! In a steady batch every running sequence decodes one token a step: its context grows by
+//! one, it takes a KV block when its context fills a whole number of blocks, and it completes
+//! when it has generated its output. None of that needs a pass over the batch. The leading
+//! sequences of a replica's running batch that decode in step with each other are
+//! *members*: their fields hold their state when they joined, and the lockstep's `tick`
+//! (steps taken together since the replica started) tells how far each has moved since
+//! (`since`). What a step needs of them is kept in aggregates:
+//!
+//! - their context, `Σ cᵢ = Σ (cᵢ⁰ − sinceᵢ) + n·tick` (one sum);
+//! - the KV blocks the step takes: sequence i takes one when `cᵢ ≡ 0 (mod block)`, so the
+//!   members are counted by `(cᵢ⁰ − sinceᵢ) mod block` and the step takes the count at
+//!   `−tick mod block`;
+//! - their completions: a member completes at the tick `sinceᵢ + outputᵢ − gᵢ⁰`, kept in a
+//!   min-heap.
+//!
+//! A step that would not move every member by one token (a preemption, a step budget too
+//! small for them) first writes every member's state back ([`Lockstep::catch_up`]), puts them
+//! back in the batch's order and goes through the scheduler's pass over the batch, so the
+//! results are those of that pass.
+
+use super::replica::Sequence;
+use crate::engine::time::SimTime;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Largest KV block, in tokens, for which sequences decode in lockstep (and decode steps are
+/// grouped into runs): vLLM's blocks are 16 tokens; larger ones take the scheduler's pass.
+pub const MAX_LOCKSTEP_BLOCK: usize = 64;
+
+/// The members' aggregates (see the module docs).
+#[derive(Clone, Debug)]
+pub struct Lockstep {
+    /// Members: the first `len` sequences of the running batch, in any order (each knows
+    /// its place in the batch).
+    len: usize,
+    /// Steps taken together since the replica started.
+    tick: u64,
+    /// `Σ (cᵢ⁰ − sinceᵢ)`: the members' context is this plus `len · tick`.
+    offset_sum: i64,
+    /// Members by `(cᵢ⁰ − sinceᵢ) mod block`.
+    residues: [u32; MAX_LOCKSTEP_BLOCK],
+    /// The ticks at which members complete.
+    completions: BinaryHeap<Reverse<u64>>,
+    /// Tokens in a KV block.
+    block: u64,
+}
+
+impl Lockstep {
+    /// No members, for KV blocks of `block` tokens (at most [`MAX_LOCKSTEP_BLOCK`]).
+    pub fn new(block: u32) -> Lockstep {
+        debug_assert!(block as usize <= MAX_LOCKSTEP_BLOCK && block > 0);
+        Lockstep {
+            len: 0,
+            tick: 0,
+            offset_sum: 0,
+            residues: [0; MAX_LOCKSTEP_BLOCK],
+            completions: BinaryHeap::new(),
+            block: block.into(),
+        }
+    }
+
+    /// Members.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The members' tokens of context now: `Σ cᵢ`.
+    pub fn context(&self) -> u64 {
+        (self.offset_sum + self.len as i64 * self.tick as i64) as u64
+    }
+
+    /// KV blocks the next step takes for the members: those whose context fills a whole
+    /// number of blocks.
+    pub fn new_blocks(&self) -> u64 {
+        self.residues[self.residue(0)].into()
+    }
+
+    /// `residues[r]` with `r` the members' context modulo the block size now, added into
+    /// `into` (what a run of decode steps counts from).
+    pub fn add_residues_now(&self, into: &mut [u64; MAX_LOCKSTEP_BLOCK]) {
+        let shift = self.tick % self.block;
+        for (r, &count) in self.residues[..self.block as usize].iter().enumerate() {
+            into[((r as u64 + shift) % self.block) as usize] += u64::from(count);
+        }
+    }
+
+    /// Steps before the first member completes: the steps the members can take without one
+    /// completing are one fewer. `None` without members.
+    pub fn steps_to_completion(&self) -> Option<u64> {
+        self.completions.peek().map(|Reverse(at)| at - self.tick)
+    }
+
+    /// Makes `seq`, which decodes this step and whose last token reached its user when the
+    /// members' did, the next member.
+    pub fn join(&mut self, seq: &mut Sequence) {
+        seq.since = self.tick;
+        let offset = self.offset(seq);
+        self.offset_sum += offset;
+        self.residues[offset.rem_euclid(self.block as i64) as usize] += 1;
+        self.completions.push(Reverse(
+            self.tick + u64::from(seq.request.output_tokens) - seq.generated,
+        ));
+        self.len += 1;
+    }
+
+    /// Every member has decoded `steps` more tokens. Returns how many complete.
+    pub fn advance(&mut self, steps: u64) -> usize {
+        self.tick += steps;
+        let mut done = 0;
+        while self.completions.peek() == Some(&Reverse(self.tick)) {
+            self.completions.pop();
+            done += 1;
+        }
+        debug_assert!(
+            self.completions
+                .peek()
+                .is_none_or(|Reverse(at)| *at > self.tick)
+        );
+        done
+    }
+
+    /// Whether a member has generated its whole output.
+    pub fn completed(&self, seq: &Sequence) -> bool {
+        seq.generated + (self.tick - seq.since) >= u64::from(seq.request.output_tokens)
+    }
+
+    /// Writes a member's state now into its fields: its tokens, its KV blocks, and its last
+    /// token at `last_seen` if it moved. Its aggregates stay: call [`Lockstep::leave`] or
+    /// [`Lockstep::clear`].
+    pub fn catch_up(&self, seq: &mut Sequence, last_seen: Option<SimTime>) {
+        let moved = self.tick - seq.since;
+        seq.since = self.tick;
+        if moved > 0 {
+            seq.computed += moved;
+            seq.known += moved;
+            seq.generated += moved;
+            seq.last_token = last_seen;
+        }
+        seq.blocks = seq.computed.div_ceil(self.block);
+    }
+
+    /// A member caught up by [`Lockstep::catch_up`] completed and leaves (its completion was
+    /// popped by [`Lockstep::advance`]).
+    pub fn leave(&mut self, seq: &Sequence) {
+        let offset = self.offset(seq);
+        self.offset_sum -= offset;
+        self.residues[offset.rem_euclid(self.block as i64) as usize] -= 1;
+        self.len -= 1;
+    }
+
+    /// Every member leaves (after each was caught up).
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.offset_sum = 0;
+        self.residues = [0; MAX_LOCKSTEP_BLOCK];
+        self.completions.clear();
+    }
+
+    /// A member's `cᵢ − tick`, the same at every tick.
+    fn offset(&self, seq: &Sequence) -> i64 {
+        seq.computed as i64 - seq.since as i64
+    }
+
+    /// The residue of the members' context at `tick + step`, in the members' offsets: the
+    /// offset `o` with `o + tick + step ≡ 0`.
+    fn residue(&self, step: u64) -> usize {
+        let block = self.block;
+        ((block - (self.tick + step) % block) % block) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::Request;
+
+    fn decoder(computed: u64, generated: u64, output: u32) -> Sequence {
+        let mut seq = Sequence::new(
+            Request {
+                id: 0,
+                arrival: SimTime::ZERO,
+                prompt_tokens: 10,
+                output_tokens: output,
+                prompt: None,
+            }
+            .into(),
+        );
+        seq.computed = computed;
+        seq.known = computed + 1;
+        seq.generated = generated;
+        seq
+    }
+
+    #[test]
+    fn members_take_a_block_when_their_context_fills_one() {
+        // Blocks of 4: contexts 7 and 8 take a block when they reach 8 and 12.
+        let mut lock = Lockstep::new(4);
+        let (mut a, mut b) = (decoder(7, 1, 100), decoder(8, 1, 100));
+        lock.join(&mut a);
+        lock.join(&mut b);
+        assert_eq!(lock.context(), 15);
+        // Context 7 and 8: the one at 8 fills two blocks and takes a third.
+        assert_eq!(lock.new_blocks(), 1);
+        let took: Vec<u64> = (0..8)
+            .map(|_| {
+                let n = lock.new_blocks();
+                lock.advance(1);
+                n
+            })
+            .collect();
+        // Contexts before each step: (7,8) (8,9) (9,10) (10,11) (11,12) (12,13) (13,14) (14,15).
+        assert_eq!(took, [1, 1, 0, 0, 1, 1, 0, 0]);
+        assert_eq!(lock.context(), 15 + 16);
+        let mut residues = [0; MAX_LOCKSTEP_BLOCK];
+        lock.add_residues_now(&mut residues);
+        assert_eq!(&residues[..4], &[1, 0, 0, 1]);
+    }
+
+    #[test]
+    fn members_complete_at_their_output_and_catch_up_exactly() {
+        let mut lock = Lockstep::new(16);
+        let (mut a, mut b) = (decoder(100, 3, 5), decoder(50, 1, 10));
+        lock.join(&mut a);
+        lock.join(&mut b);
+        assert_eq!(lock.steps_to_completion(), Some(2));
+        assert_eq!(lock.advance(1), 0);
+        assert_eq!(lock.advance(1), 1);
+        let seen = Some(SimTime(7));
+        assert!(lock.completed(&a) && !lock.completed(&b));
+        lock.catch_up(&mut a, seen);
+        assert_eq!(
+            (a.computed, a.known, a.generated, a.blocks),
+            (102, 103, 5, 7)
+        );
+        assert_eq!(a.last_token, seen);
+        lock.leave(&a);
+        assert_eq!(lock.len(), 1);
+        assert_eq!(lock.context(), 52);
+        assert_eq!(lock.steps_to_completion(), Some(7));
+        lock.catch_up(&mut b, seen);
+        assert_eq!((b.computed, b.generated), (52, 3));
+    }
+}
