@@ -12,8 +12,8 @@
 //! - the KV blocks the step takes: sequence i takes one when `cᵢ ≡ 0 (mod block)`, so the
 //!   members are counted by `(cᵢ⁰ − sinceᵢ) mod block` and the step takes the count at
 //!   `−tick mod block`;
-//! - their completions: a member completes at the tick `sinceᵢ + outputᵢ − gᵢ⁰`, kept in a
-//!   min-heap.
+//! - their completions: a member completes at the tick `sinceᵢ + outputᵢ − gᵢ⁰`; the earliest
+//!   is kept, and found again by the scan that takes the completed members out.
 //!
 //! A step that would not move every member by one token (a preemption, a step budget too
 //! small for them) first writes every member's state back ([`Lockstep::catch_up`]), puts them
@@ -22,8 +22,6 @@
 
 use super::replica::Sequence;
 use crate::engine::time::SimTime;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// Largest KV block, in tokens, for which sequences decode in lockstep (and decode steps are
 /// grouped into runs): vLLM's blocks are 16 tokens; larger ones take the scheduler's pass.
@@ -41,8 +39,10 @@ pub struct Lockstep {
     offset_sum: i64,
     /// Members by `(cᵢ⁰ − sinceᵢ) mod block`.
     residues: [u32; MAX_LOCKSTEP_BLOCK],
-    /// The ticks at which members complete.
-    completions: BinaryHeap<Reverse<u64>>,
+    /// The earliest tick at which a member completes (`u64::MAX` without members).
+    next_done: u64,
+    /// Whether members have left out of the batch's order (by a swap).
+    shuffled: bool,
     /// Tokens in a KV block.
     block: u64,
 }
@@ -56,7 +56,8 @@ impl Lockstep {
             tick: 0,
             offset_sum: 0,
             residues: [0; MAX_LOCKSTEP_BLOCK],
-            completions: BinaryHeap::new(),
+            next_done: u64::MAX,
+            shuffled: false,
             block: block.into(),
         }
     }
@@ -89,7 +90,7 @@ impl Lockstep {
     /// Steps before the first member completes: the steps the members can take without one
     /// completing are one fewer. `None` without members.
     pub fn steps_to_completion(&self) -> Option<u64> {
-        self.completions.peek().map(|Reverse(at)| at - self.tick)
+        (self.len > 0).then(|| self.next_done - self.tick)
     }
 
     /// Makes `seq`, which decodes this step and whose last token reached its user when the
@@ -99,31 +100,46 @@ impl Lockstep {
         let offset = self.offset(seq);
         self.offset_sum += offset;
         self.residues[offset.rem_euclid(self.block as i64) as usize] += 1;
-        self.completions.push(Reverse(
-            self.tick + u64::from(seq.request.output_tokens) - seq.generated,
-        ));
+        self.next_done = self.next_done.min(self.done_at(seq));
         self.len += 1;
     }
 
-    /// Every member has decoded `steps` more tokens. Returns how many complete.
-    pub fn advance(&mut self, steps: u64) -> usize {
+    /// Every member has decoded `steps` more tokens. Returns whether some complete now:
+    /// take them out with [`Lockstep::take_completed`].
+    pub fn advance(&mut self, steps: u64) -> bool {
         self.tick += steps;
-        let mut done = 0;
-        while self.completions.peek() == Some(&Reverse(self.tick)) {
-            self.completions.pop();
-            done += 1;
-        }
-        debug_assert!(
-            self.completions
-                .peek()
-                .is_none_or(|Reverse(at)| *at > self.tick)
-        );
-        done
+        debug_assert!(self.next_done >= self.tick);
+        self.next_done == self.tick
     }
 
-    /// Whether a member has generated its whole output.
-    pub fn completed(&self, seq: &Sequence) -> bool {
-        seq.generated + (self.tick - seq.since) >= u64::from(seq.request.output_tokens)
+    /// Takes the members that have completed out of `members` (the members, first in the
+    /// running batch, which is `batch`), each caught up as of `last_seen`, and hands them to
+    /// `done` in the batch's order; finds the next completion among the rest.
+    pub fn take_completed(
+        &mut self,
+        batch: &mut Vec<Sequence>,
+        last_seen: Option<SimTime>,
+        mut done: impl FnMut(Sequence),
+    ) {
+        loop {
+            let members = &batch[..self.len];
+            let first = (0..members.len())
+                .filter(|&i| self.done_at(&members[i]) == self.tick)
+                .min_by_key(|&i| members[i].order);
+            let Some(index) = first else { break };
+            let last = self.len - 1;
+            batch.swap(index, last);
+            self.shuffled |= index != last;
+            let mut seq = batch.remove(last);
+            self.catch_up(&mut seq, last_seen);
+            self.leave(&seq);
+            done(seq);
+        }
+        self.next_done = batch[..self.len]
+            .iter()
+            .map(|seq| self.done_at(seq))
+            .min()
+            .unwrap_or(u64::MAX);
     }
 
     /// Writes a member's state now into its fields: its tokens, its KV blocks, and its last
@@ -141,21 +157,27 @@ impl Lockstep {
         seq.blocks = seq.computed.div_ceil(self.block);
     }
 
-    /// A member caught up by [`Lockstep::catch_up`] completed and leaves (its completion was
-    /// popped by [`Lockstep::advance`]).
-    pub fn leave(&mut self, seq: &Sequence) {
+    /// A member caught up by [`Lockstep::catch_up`] leaves.
+    fn leave(&mut self, seq: &Sequence) {
         let offset = self.offset(seq);
         self.offset_sum -= offset;
         self.residues[offset.rem_euclid(self.block as i64) as usize] -= 1;
         self.len -= 1;
     }
 
-    /// Every member leaves (after each was caught up).
-    pub fn clear(&mut self) {
+    /// Every member leaves (after each was caught up); returns whether they must be put
+    /// back in the batch's order.
+    pub fn clear(&mut self) -> bool {
         self.len = 0;
         self.offset_sum = 0;
         self.residues = [0; MAX_LOCKSTEP_BLOCK];
-        self.completions.clear();
+        self.next_done = u64::MAX;
+        std::mem::take(&mut self.shuffled)
+    }
+
+    /// The tick at which a member completes.
+    fn done_at(&self, seq: &Sequence) -> u64 {
+        seq.since + u64::from(seq.request.output_tokens) - seq.generated
     }
 
     /// A member's `cᵢ − tick`, the same at every tick.
@@ -221,25 +243,31 @@ mod tests {
     #[test]
     fn members_complete_at_their_output_and_catch_up_exactly() {
         let mut lock = Lockstep::new(16);
-        let (mut a, mut b) = (decoder(100, 3, 5), decoder(50, 1, 10));
-        lock.join(&mut a);
-        lock.join(&mut b);
+        let mut batch = vec![decoder(100, 3, 5), decoder(50, 1, 10), decoder(20, 2, 4)];
+        for (order, seq) in batch.iter_mut().enumerate() {
+            seq.order = order as u64;
+            lock.join(seq);
+        }
         assert_eq!(lock.steps_to_completion(), Some(2));
-        assert_eq!(lock.advance(1), 0);
-        assert_eq!(lock.advance(1), 1);
+        assert!(!lock.advance(1));
+        assert!(lock.advance(1));
         let seen = Some(SimTime(7));
-        assert!(lock.completed(&a) && !lock.completed(&b));
-        lock.catch_up(&mut a, seen);
+        let mut done = Vec::new();
+        lock.take_completed(&mut batch, seen, |seq| done.push(seq));
+        // Both complete at tick 2, told in the batch's order.
+        assert_eq!(done.iter().map(|s| s.order).collect::<Vec<_>>(), [0, 2]);
+        let a = &done[0];
         assert_eq!(
             (a.computed, a.known, a.generated, a.blocks),
             (102, 103, 5, 7)
         );
         assert_eq!(a.last_token, seen);
-        lock.leave(&a);
         assert_eq!(lock.len(), 1);
         assert_eq!(lock.context(), 52);
         assert_eq!(lock.steps_to_completion(), Some(7));
-        lock.catch_up(&mut b, seen);
-        assert_eq!((b.computed, b.generated), (52, 3));
+        lock.catch_up(&mut batch[0], seen);
+        assert_eq!((batch[0].computed, batch[0].generated), (52, 3));
+        assert!(lock.shuffled);
+        assert!(lock.clear() && !lock.shuffled);
     }
 }

@@ -165,7 +165,7 @@ pub(super) struct Sequence {
     pub(super) since: u64,
     /// When it joined the batch, in the replica's count of joins: the batch's order, which
     /// the lockstep's members do not keep.
-    order: u64,
+    pub(super) order: u64,
 }
 
 impl Sequence {
@@ -450,7 +450,7 @@ impl Replica {
         // steady batch every gap is the step time, so this is one call per step.
         let mut gaps = (Seconds(0.0), 0);
         // Members of the lockstep complete as they pass their output's tick.
-        let mut completing = 0;
+        let mut completing = false;
         if let Some(lock) = self.lockstep.as_mut().filter(|l| l.len() > 0) {
             completing = lock.advance(1);
             self.context_tokens += members as u64;
@@ -498,32 +498,24 @@ impl Replica {
         }
         let completed = match self.config.batching {
             Batching::Continuous => {
-                // Completions are told in the batch's order. A member completing is found by
-                // a scan and leaves by a swap (members are put back in order when they leave
-                // the lockstep); one of the rest by a scan and a move of those after it.
-                for _ in 0..completing {
+                // Completions are told in the batch's order: the members' first, then those
+                // of the rest, each found by a scan and taken out by a move of those after it.
+                let mut done = Vec::new();
+                if completing {
                     let lock = self.lockstep.as_mut().expect("members are in a lockstep");
-                    let members = &mut self.running[..lock.len()];
-                    let index = (0..members.len())
-                        .filter(|&i| lock.completed(&members[i]))
-                        .min_by_key(|&i| members[i].order);
-                    let seq = &mut members[index.expect("a member completes")];
-                    lock.catch_up(seq, self.last_seen);
-                    lock.leave(seq);
-                    let index = index.expect("found");
-                    let last = lock.len();
-                    self.running.swap(index, last);
-                    let seq = self.running.remove(last);
-                    self.complete(seq, seen, observer);
+                    lock.take_completed(&mut self.running, self.last_seen, |seq| done.push(seq));
                 }
-                let members = members - completing;
+                let members = self.lockstep.as_ref().map_or(0, Lockstep::len);
                 for _ in 0..newly_done {
                     let tail = &self.running[members..];
                     let index = members + tail.iter().position(Sequence::is_done).expect("done");
-                    let seq = self.running.remove(index);
+                    done.push(self.running.remove(index));
+                }
+                let count = done.len();
+                for seq in done {
                     self.complete(seq, seen, observer);
                 }
-                completing + newly_done
+                count
             }
             Batching::Static if self.running.iter().all(Sequence::is_done) => {
                 let mut batch = std::mem::take(&mut self.running);
@@ -670,8 +662,8 @@ impl Replica {
     pub fn end_run(&mut self, steps: u64, seen: SimTime) {
         let members = self.lockstep.as_ref().map_or(0, Lockstep::len);
         if let Some(lock) = self.lockstep.as_mut() {
-            let completed = lock.advance(steps);
-            debug_assert_eq!(completed, 0, "a run completes nothing");
+            let completes = lock.advance(steps);
+            debug_assert!(!completes, "a run completes nothing");
         }
         if steps > 0 {
             self.last_seen = Some(seen);
@@ -714,7 +706,6 @@ impl Replica {
         let mut prefill = 0;
         let mut preempted = false;
         self.preempted = false;
-        // With members scheduled, the rest of the batch fits: nothing is preempted.
         let mut i = members;
         while i < self.running.len() && budget > 0 {
             let (computed, known, held, decoding) = {
@@ -745,7 +736,6 @@ impl Replica {
             work.add_sequence(computed, want, computed + want == known);
             i += 1;
         }
-        debug_assert!(members == 0 || !preempted);
         self.preempted = preempted;
         if preempted && work.tokens > 0 {
             return prefill;
@@ -806,15 +796,16 @@ impl Replica {
         prefill
     }
 
-    /// Schedules the lockstep's members, one decode token each, when the whole running batch
-    /// then fits this step's budget and the KV cache without a preemption; the decoders
-    /// after them that emitted with them join first. Returns the members scheduled: none
-    /// when the step must take the scheduler's pass, for which every member's state is
-    /// written back first.
+    /// Schedules the lockstep's members, one decode token each, when the step budget and
+    /// the free KV blocks cover them; the decoders after them that emitted with them join
+    /// first. Returns the members scheduled: none when the step must take the scheduler's
+    /// pass over the whole batch, for which every member's state is written back first.
+    ///
+    /// The pass would give each member its token and its block without a preemption, so it
+    /// goes on from the first sequence after them, with the budget and blocks left: from
+    /// there it preempts only sequences after the one it is at, never a member.
     fn schedule_lockstep(&mut self, work: &mut StepWork) -> usize {
-        // After a preemption the cache is short: such steps come in spells, which take the
-        // scheduler's pass.
-        let Some(lock) = self.lockstep.as_mut().filter(|_| !self.preempted) else {
+        let Some(lock) = self.lockstep.as_mut() else {
             return 0;
         };
         while let Some(seq) = self.running.get_mut(lock.len()) {
@@ -829,46 +820,17 @@ impl Replica {
             return 0;
         }
         let blocks = lock.new_blocks();
-        if !self.rest_fits(members, blocks) {
+        if members as u64 > u64::from(self.config.max_tokens_per_step) || !self.kv.try_take(blocks)
+        {
             self.release_lockstep();
             return 0;
         }
-        let taken = self.kv.try_take(blocks);
-        debug_assert!(taken, "the free blocks cover the members' growth");
-        let lock = self.lockstep.as_ref().expect("a lockstep");
         let (n, context) = (members as u64, lock.context());
         work.tokens += n;
         work.cached_context += context;
         work.attention_pairs += context + n;
         work.logits += n;
         members
-    }
-
-    /// Whether, after the lockstep's `members` take a token each and `blocks` KV blocks, the
-    /// rest of the running batch gets what it wants of the step budget, in order, without a
-    /// preemption: the scheduler's pass over them, counted ahead.
-    fn rest_fits(&self, members: usize, blocks: u64) -> bool {
-        let Some(mut budget) =
-            u64::from(self.config.max_tokens_per_step).checked_sub(members as u64)
-        else {
-            return false;
-        };
-        let Some(mut free) = self.kv.free_blocks().checked_sub(blocks) else {
-            return false;
-        };
-        for seq in &self.running[members..] {
-            if budget == 0 {
-                break;
-            }
-            let want = (seq.known - seq.computed).min(budget);
-            let need = self.kv.blocks_for(seq.computed + want) - seq.blocks;
-            let Some(left) = free.checked_sub(need) else {
-                return false;
-            };
-            free = left;
-            budget -= want;
-        }
-        true
     }
 
     /// Writes every lockstep member's state back into its fields; they leave it.
@@ -881,8 +843,9 @@ impl Replica {
             lock.catch_up(seq, self.last_seen);
             debug_assert!(!seq.is_done(), "members leave as they complete");
         }
-        members.sort_unstable_by_key(|seq| seq.order);
-        lock.clear();
+        if lock.clear() {
+            members.sort_unstable_by_key(|seq| seq.order);
+        }
     }
 
     /// Static batching; returns the prefill tokens scheduled.

@@ -79,6 +79,7 @@ impl Simulation<'_> {
             return false;
         };
         let to = plan.extend(1 + FIRST_REACH);
+        self.slots[index].run_costs.clear();
         self.slots[index].run = Some(RunState {
             plan,
             step: 1,
@@ -101,8 +102,20 @@ impl Simulation<'_> {
         let run = slot.run.as_mut().expect("a run");
         debug_assert!(run.finish_next && to >= run.step);
         let mut end = run.end;
-        for step in run.step + 1..=to {
-            end = step_end(end, &self.perf.step(&run.plan.work(step)));
+        // The costs of the steps between the one in flight and `scheduled_to` are known.
+        let known = run.scheduled_to.max(run.step);
+        for cost in slot
+            .run_costs
+            .iter()
+            .take((to.min(known) - run.step) as usize)
+        {
+            end = step_end(end, cost);
+        }
+        slot.run_costs.truncate((to.min(known) - run.step) as usize);
+        for step in known + 1..=to {
+            let cost = self.perf.step(&run.plan.work(step));
+            end = step_end(end, &cost);
+            slot.run_costs.push_back(cost);
         }
         run.scheduled_to = to;
         let (replica, epoch) = (index as u32, slot.epoch);
@@ -226,12 +239,19 @@ impl Simulation<'_> {
         let (step, start) = (run.step, run.start);
         let blocks = run.plan.new_blocks(step);
         let work = run.plan.work(step);
+        // Worked out when the run's event was put, unless the step starts as the event comes.
+        let cost = match self.slots[index].run_costs.pop_front() {
+            Some(cost) => {
+                debug_assert_eq!(cost, self.perf.step(&work));
+                cost
+            }
+            None => self.perf.step(&work),
+        };
         if blocks > 0 {
             let before = levels_of(&self.slots[index].replica);
             self.slots[index].replica.take_run_blocks(blocks);
             self.note_level_change(start, index, before);
         }
-        let cost = self.perf.step(&work);
         let end = step_end(start, &cost);
         let planned = PlannedStep {
             work,

@@ -17,12 +17,13 @@ use super::queue::EventQueue;
 use super::rng::{Stream, Streams};
 use super::time::SimTime;
 use crate::fleet::{EdgeLink, Failures, Part, ReplicaLoad, Router, RouterPolicy};
-use crate::perf_model::PerfModel;
+use crate::perf_model::{PerfModel, StepCost};
 use crate::scenario::Scenario;
 use crate::serve::{Attempt, Finished, KvCache, PlannedStep, Rejection, Replica};
 use crate::stats::{Capacity, Recorder, RunMeasurements};
 use crate::workload::{Request, RequestSource};
 use rand::rngs::Xoshiro256PlusPlus;
+use std::collections::VecDeque;
 
 /// What happens at an instant.
 #[derive(Clone, Copy, Debug)]
@@ -78,6 +79,9 @@ struct Slot {
     serving: bool,
     /// Its run of decode steps in flight, if any.
     run: Option<RunState>,
+    /// The costs of the run's steps after the one in flight, up to its event, worked out
+    /// when the event was put (kept here to be reused from run to run).
+    run_costs: VecDeque<StepCost>,
 }
 
 impl Slot {
@@ -153,6 +157,7 @@ impl<'a> Simulation<'a> {
             down_since: SimTime::ZERO,
             serving: true,
             run: None,
+            run_costs: VecDeque::new(),
         };
         let mut sim = Simulation {
             scenario,
