@@ -39,7 +39,10 @@ pub struct Lockstep {
     offset_sum: i64,
     /// Members by `(cᵢ⁰ − sinceᵢ) mod block`.
     residues: [u32; MAX_LOCKSTEP_BLOCK],
-    /// The earliest tick at which a member completes (`u64::MAX` without members).
+    /// The tick at which each member completes, by its place in the batch: a dense copy,
+    /// so that finding completions scans 8 bytes a member.
+    done_ticks: Vec<u64>,
+    /// The earliest of them (`u64::MAX` without members).
     next_done: u64,
     /// Whether members have left out of the batch's order (by a swap).
     shuffled: bool,
@@ -56,6 +59,7 @@ impl Lockstep {
             tick: 0,
             offset_sum: 0,
             residues: [0; MAX_LOCKSTEP_BLOCK],
+            done_ticks: Vec::new(),
             next_done: u64::MAX,
             shuffled: false,
             block: block.into(),
@@ -100,7 +104,9 @@ impl Lockstep {
         let offset = self.offset(seq);
         self.offset_sum += offset;
         self.residues[offset.rem_euclid(self.block as i64) as usize] += 1;
-        self.next_done = self.next_done.min(self.done_at(seq));
+        let done_at = self.tick + u64::from(seq.request.output_tokens) - seq.generated;
+        self.done_ticks.push(done_at);
+        self.next_done = self.next_done.min(done_at);
         self.len += 1;
     }
 
@@ -122,24 +128,21 @@ impl Lockstep {
         mut done: impl FnMut(Sequence),
     ) {
         loop {
-            let members = &batch[..self.len];
-            let first = (0..members.len())
-                .filter(|&i| self.done_at(&members[i]) == self.tick)
-                .min_by_key(|&i| members[i].order);
+            let tick = self.tick;
+            let first = (0..self.len)
+                .filter(|&i| self.done_ticks[i] == tick)
+                .min_by_key(|&i| batch[i].order);
             let Some(index) = first else { break };
             let last = self.len - 1;
             batch.swap(index, last);
+            self.done_ticks.swap_remove(index);
             self.shuffled |= index != last;
             let mut seq = batch.remove(last);
             self.catch_up(&mut seq, last_seen);
             self.leave(&seq);
             done(seq);
         }
-        self.next_done = batch[..self.len]
-            .iter()
-            .map(|seq| self.done_at(seq))
-            .min()
-            .unwrap_or(u64::MAX);
+        self.next_done = self.done_ticks.iter().copied().min().unwrap_or(u64::MAX);
     }
 
     /// Writes a member's state now into its fields: its tokens, its KV blocks, and its last
@@ -171,13 +174,9 @@ impl Lockstep {
         self.len = 0;
         self.offset_sum = 0;
         self.residues = [0; MAX_LOCKSTEP_BLOCK];
+        self.done_ticks.clear();
         self.next_done = u64::MAX;
         std::mem::take(&mut self.shuffled)
-    }
-
-    /// The tick at which a member completes.
-    fn done_at(&self, seq: &Sequence) -> u64 {
-        seq.since + u64::from(seq.request.output_tokens) - seq.generated
     }
 
     /// A member's `cᵢ − tick`, the same at every tick.
