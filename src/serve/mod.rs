@@ -3,6 +3,7 @@
 
 pub mod kv_cache;
 mod lockstep;
+mod waiting;
 pub mod prefix_cache;
 pub mod replica;
 

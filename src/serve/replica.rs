@@ -28,13 +28,13 @@
 
 use super::kv_cache::KvCache;
 use super::lockstep::{Lockstep, MAX_LOCKSTEP_BLOCK};
+use super::waiting::Waiting;
 use super::prefix_cache::{Hit, PromptTable};
 use crate::engine::time::SimTime;
 use crate::perf_model::{PerfModel, StepCost, StepWork};
 use crate::units::Seconds;
 use crate::workload::{PromptRef, Request};
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 
 /// How a replica forms batches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -214,7 +214,7 @@ pub struct Replica {
     kv: KvCache,
     /// The requests' prompt blocks, with prefix caching.
     prompts: Option<PromptTable>,
-    waiting: VecDeque<Sequence>,
+    waiting: Waiting,
     running: Vec<Sequence>,
     /// The leading running sequences that decode together; `None` where the scheduler's
     /// pass does every step (static batching, prefix caching, KV blocks over
@@ -308,7 +308,7 @@ impl Replica {
             config,
             kv,
             prompts: None,
-            waiting: VecDeque::new(),
+            waiting: Waiting::default(),
             running: Vec::new(),
             lockstep,
             last_seen: None,
@@ -367,7 +367,7 @@ impl Replica {
     pub fn enqueue(&mut self, attempt: impl Into<Attempt>) {
         let attempt = attempt.into();
         self.context_tokens += u64::from(attempt.request.prompt_tokens);
-        self.waiting.push_back(Sequence::new(attempt));
+        self.waiting.push_back(attempt);
     }
 
     /// Drops everything when the replica fails: the step in flight is lost, the cache is
@@ -379,7 +379,7 @@ impl Replica {
         self.kv.clear();
         let running = self.running.drain(..);
         running
-            .chain(self.waiting.drain(..))
+            .chain(self.waiting.drain())
             .map(Sequence::into_retry)
             .collect()
     }
