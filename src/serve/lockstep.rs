@@ -118,21 +118,19 @@ impl Lockstep {
         self.next_done == self.tick
     }
 
-    /// Takes the members that have completed out of `members` (the members, first in the
-    /// running batch, which is `batch`), each caught up as of `last_seen`, and hands them to
-    /// `done` in the batch's order; finds the next completion among the rest.
+    /// Takes the members that have completed out of `batch` (the running batch, which the
+    /// members lead), each caught up as of `last_seen`, into `done` in the batch's order; finds
+    /// the next completion among the rest. Two plain scans of the completion ticks: where the
+    /// last completing member is (one a step, mostly), and the earliest left.
     pub fn take_completed(
         &mut self,
         batch: &mut Vec<Sequence>,
         last_seen: Option<SimTime>,
-        mut done: impl FnMut(Sequence),
+        done: &mut Vec<Sequence>,
     ) {
-        loop {
-            let tick = self.tick;
-            let first = (0..self.len)
-                .filter(|&i| self.done_ticks[i] == tick)
-                .min_by_key(|&i| batch[i].order);
-            let Some(index) = first else { break };
+        let (tick, first) = (self.tick, done.len());
+        while let Some(index) = self.done_ticks.iter().rposition(|&at| at == tick) {
+            // The last member, swapped in, has been looked at: it does not complete.
             let last = self.len - 1;
             batch.swap(index, last);
             self.done_ticks.swap_remove(index);
@@ -140,9 +138,10 @@ impl Lockstep {
             let mut seq = batch.remove(last);
             self.catch_up(&mut seq, last_seen);
             self.leave(&seq);
-            done(seq);
+            done.push(seq);
         }
         self.next_done = self.done_ticks.iter().copied().min().unwrap_or(u64::MAX);
+        done[first..].sort_unstable_by_key(|seq| seq.order);
     }
 
     /// Writes a member's state now into its fields: its tokens, its KV blocks, and its last
@@ -252,7 +251,7 @@ mod tests {
         assert!(lock.advance(1));
         let seen = Some(SimTime(7));
         let mut done = Vec::new();
-        lock.take_completed(&mut batch, seen, |seq| done.push(seq));
+        lock.take_completed(&mut batch, seen, &mut done);
         // Both complete at tick 2, told in the batch's order.
         assert_eq!(done.iter().map(|s| s.order).collect::<Vec<_>>(), [0, 2]);
         let a = &done[0];

@@ -3,9 +3,9 @@
 
 pub mod kv_cache;
 mod lockstep;
-mod waiting;
 pub mod prefix_cache;
 pub mod replica;
+mod waiting;
 
 pub use kv_cache::KvCache;
 pub use prefix_cache::{PrefixCache, PromptTable};

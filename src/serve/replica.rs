@@ -28,8 +28,8 @@
 
 use super::kv_cache::KvCache;
 use super::lockstep::{Lockstep, MAX_LOCKSTEP_BLOCK};
-use super::waiting::Waiting;
 use super::prefix_cache::{Hit, PromptTable};
+use super::waiting::Waiting;
 use crate::engine::time::SimTime;
 use crate::perf_model::{PerfModel, StepCost, StepWork};
 use crate::units::Seconds;
@@ -224,6 +224,9 @@ pub struct Replica {
     last_seen: Option<SimTime>,
     /// Sequences that have joined the batch.
     joins: u64,
+    /// The sequences completing in a step, between leaving the batch and being told (kept
+    /// to be reused).
+    done: Vec<Sequence>,
     busy: bool,
     context_tokens: u64,
     /// Whether the step last planned preempted a sequence.
@@ -313,6 +316,7 @@ impl Replica {
             lockstep,
             last_seen: None,
             joins: 0,
+            done: Vec::new(),
             busy: false,
             context_tokens: 0,
             preempted: false,
@@ -500,10 +504,10 @@ impl Replica {
             Batching::Continuous => {
                 // Completions are told in the batch's order: the members' first, then those
                 // of the rest, each found by a scan and taken out by a move of those after it.
-                let mut done = Vec::new();
+                let mut done = std::mem::take(&mut self.done);
                 if completing {
                     let lock = self.lockstep.as_mut().expect("members are in a lockstep");
-                    lock.take_completed(&mut self.running, self.last_seen, |seq| done.push(seq));
+                    lock.take_completed(&mut self.running, self.last_seen, &mut done);
                 }
                 let members = self.lockstep.as_ref().map_or(0, Lockstep::len);
                 for _ in 0..newly_done {
@@ -512,9 +516,10 @@ impl Replica {
                     done.push(self.running.remove(index));
                 }
                 let count = done.len();
-                for seq in done {
+                for seq in done.drain(..) {
                     self.complete(seq, seen, observer);
                 }
+                self.done = done;
                 count
             }
             Batching::Static if self.running.iter().all(Sequence::is_done) => {
@@ -599,7 +604,7 @@ impl Replica {
         if self.running.len() >= self.config.max_seqs as usize || budget == 0 {
             return Some(free);
         }
-        let hit = self.prefix_hit(&front.request, front.known);
+        let hit = self.prefix_hit(front.request, front.known);
         let rest = front.known - self.hit_tokens(&hit);
         let want = if self.config.chunked_prefill {
             rest.min(budget)
@@ -745,7 +750,7 @@ impl Replica {
                 break;
             }
             let known = front.known;
-            let hit = self.prefix_hit(&front.request, known);
+            let hit = self.prefix_hit(front.request, known);
             let hit_tokens = self.hit_tokens(&hit);
             let rest = known - hit_tokens;
             let want = if self.config.chunked_prefill {
@@ -869,7 +874,7 @@ impl Replica {
             if full || (!self.running.is_empty() && prefill + prompt > budget) {
                 break;
             }
-            let need = self.kv.blocks_for(Sequence::peak_tokens(&front.request));
+            let need = self.kv.blocks_for(Sequence::peak_tokens(front.request));
             if !self.kv.try_take(need) {
                 break;
             }
