@@ -120,8 +120,8 @@ impl Lockstep {
 
     /// Takes the members that have completed out of `batch` (the running batch, which the
     /// members lead), each caught up as of `last_seen`, into `done` in the batch's order; finds
-    /// the next completion among the rest. Two plain scans of the completion ticks: where the
-    /// last completing member is (one a step, mostly), and the earliest left.
+    /// the next completion among the rest. Two plain scans of the completion ticks: one for the
+    /// completing members, from the last down, and one for the earliest left.
     pub fn take_completed(
         &mut self,
         batch: &mut Vec<Sequence>,
@@ -129,8 +129,10 @@ impl Lockstep {
         done: &mut Vec<Sequence>,
     ) {
         let (tick, first) = (self.tick, done.len());
-        while let Some(index) = self.done_ticks.iter().rposition(|&at| at == tick) {
+        let mut below = self.len;
+        while let Some(index) = self.done_ticks[..below].iter().rposition(|&at| at == tick) {
             // The last member, swapped in, has been looked at: it does not complete.
+            below = index;
             let last = self.len - 1;
             batch.swap(index, last);
             self.done_ticks.swap_remove(index);
