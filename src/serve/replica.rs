@@ -147,7 +147,7 @@ impl From<Request> for Attempt {
 #[derive(Clone, Debug)]
 pub(super) struct Sequence {
     pub(super) request: Request,
-    retries: u32,
+    pub(super) retries: u32,
     pub(super) known: u64,
     pub(super) computed: u64,
     pub(super) generated: u64,
@@ -158,7 +158,7 @@ pub(super) struct Sequence {
     cached: u32,
     /// Whether it has been in this replica's batch before (and was preempted).
     admitted: bool,
-    first_token: Option<SimTime>,
+    pub(super) first_token: Option<SimTime>,
     /// When its latest output token reached the user, if any (since it was last queued).
     pub(super) last_token: Option<SimTime>,
     /// The lockstep's tick when its fields were last written, as a lockstep member.
@@ -604,7 +604,7 @@ impl Replica {
         if self.running.len() >= self.config.max_seqs as usize || budget == 0 {
             return Some(free);
         }
-        let hit = self.prefix_hit(front.request, front.known);
+        let hit = self.prefix_hit(&front.request, front.known);
         let rest = front.known - self.hit_tokens(&hit);
         let want = if self.config.chunked_prefill {
             rest.min(budget)
@@ -750,7 +750,7 @@ impl Replica {
                 break;
             }
             let known = front.known;
-            let hit = self.prefix_hit(front.request, known);
+            let hit = self.prefix_hit(&front.request, known);
             let hit_tokens = self.hit_tokens(&hit);
             let rest = known - hit_tokens;
             let want = if self.config.chunked_prefill {
@@ -874,7 +874,7 @@ impl Replica {
             if full || (!self.running.is_empty() && prefill + prompt > budget) {
                 break;
             }
-            let need = self.kv.blocks_for(Sequence::peak_tokens(front.request));
+            let need = self.kv.blocks_for(Sequence::peak_tokens(&front.request));
             if !self.kv.try_take(need) {
                 break;
             }
