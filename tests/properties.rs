@@ -294,6 +294,8 @@ fn close(a: f64, b: f64) -> bool {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
+    /// Runs of decode steps with the batch's decoders in lockstep against single steps,
+    /// each with the scheduler's pass over the whole batch (`Stepping::Single`).
     #[test]
     fn runs_of_decode_steps_equal_single_steps(
         rate in 1.0..150.0f64,

@@ -163,8 +163,8 @@ pub(super) struct Sequence {
     pub(super) last_token: Option<SimTime>,
     /// The lockstep's tick when its fields were last written, as a lockstep member.
     pub(super) since: u64,
-    /// When it joined the batch, in the replica's count of joins: the batch's order, which
-    /// the lockstep's members do not keep.
+    /// When it joined a continuous batch, in the replica's count of joins: the batch's
+    /// order, which the lockstep's members do not keep.
     pub(super) order: u64,
 }
 
@@ -883,8 +883,6 @@ impl Replica {
             seq.scheduled = seq.request.prompt_tokens;
             prefill += prompt;
             work.add_sequence(0, prompt, true);
-            seq.order = self.joins;
-            self.joins += 1;
             self.running.push(seq);
         }
         prefill
