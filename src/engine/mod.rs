@@ -5,6 +5,7 @@ pub mod queue;
 pub mod rng;
 pub mod simulation;
 pub mod time;
+pub mod tournament;
 
 pub use queue::EventQueue;
 pub use rng::{Stream, Streams};

@@ -1,7 +1,7 @@
 //! Simulated time as integer nanoseconds: exact to add and compare, the same on every
 //! machine, and ample for centuries of simulated time in a `u64`.
 
-use crate::units::Seconds;
+use crate::units::{Seconds, round_to_u64};
 use std::fmt;
 use std::ops::{Add, Sub};
 
@@ -18,16 +18,7 @@ impl SimTime {
 
     /// The tick nearest to `seconds` (negative times clamp to zero).
     pub fn from_secs(seconds: f64) -> SimTime {
-        // `f64::round` (half away from zero) without its library call, which every step pays:
-        // below 2⁵², `ticks − whole` is exact; above it a float has no fraction. Negative
-        // and NaN times become zero, as `as u64` saturates.
-        let ticks = seconds * TICKS_PER_SECOND;
-        let whole = ticks as u64;
-        if ticks - whole as f64 >= 0.5 {
-            SimTime(whole + 1)
-        } else {
-            SimTime(whole)
-        }
+        SimTime(round_to_u64(seconds * TICKS_PER_SECOND))
     }
 
     /// This time in seconds.

@@ -8,12 +8,13 @@
 //! block queue holds cached blocks too; taking more than the empty blocks evicts idle ones,
 //! least recently used first. The KV cache in use that a run reports is the used blocks.
 
+use super::block_size::BlockSize;
 use super::prefix_cache::{BlockKey, Held, PrefixCache};
 
 /// Block accounting for one replica.
 #[derive(Clone, Debug)]
 pub struct KvCache {
-    block_tokens: u32,
+    block: BlockSize,
     total_blocks: u64,
     used_blocks: u64,
     /// The cached prompt blocks, with prefix caching.
@@ -26,7 +27,7 @@ impl KvCache {
     /// A cache of `total_blocks` blocks of `block_tokens` tokens each.
     pub fn new(block_tokens: u32, total_blocks: u64) -> KvCache {
         KvCache {
-            block_tokens,
+            block: BlockSize::new(block_tokens),
             total_blocks,
             used_blocks: 0,
             prefix: None,
@@ -37,20 +38,25 @@ impl KvCache {
     /// The same cache keeping prompt blocks of `prompt_block_tokens` tokens (a multiple of
     /// the block size) once their sequences are done.
     pub fn with_prefix_cache(mut self, prompt_block_tokens: u32) -> KvCache {
-        debug_assert!(prompt_block_tokens % self.block_tokens == 0);
+        debug_assert!(self.block.rem(prompt_block_tokens.into()) == 0);
         self.prefix = Some(PrefixCache::new());
-        self.prefix_block = u64::from(prompt_block_tokens / self.block_tokens);
+        self.prefix_block = self.block.blocks_for(prompt_block_tokens.into());
         self
     }
 
     /// Tokens in one block.
     pub fn block_tokens(&self) -> u32 {
-        self.block_tokens
+        self.block.tokens() as u32
+    }
+
+    /// The block size, to divide by.
+    pub fn block(&self) -> BlockSize {
+        self.block
     }
 
     /// Blocks needed to hold `tokens` tokens.
     pub fn blocks_for(&self, tokens: u64) -> u64 {
-        tokens.div_ceil(self.block_tokens as u64)
+        self.block.blocks_for(tokens)
     }
 
     /// Blocks a sequence may take: empty ones, and idle cached prompt blocks, evicted to

@@ -12,16 +12,20 @@
 //! - the KV blocks the step takes: sequence i takes one when `cᵢ ≡ 0 (mod block)`, so the
 //!   members are counted by `(cᵢ⁰ − sinceᵢ) mod block` and the step takes the count at
 //!   `−tick mod block`;
-//! - their completions: a member completes at the tick `sinceᵢ + outputᵢ − gᵢ⁰`; the earliest
-//!   is kept, and found again by the scan that takes the completed members out.
+//! - their completions: a member completes at the tick `sinceᵢ + outputᵢ − gᵢ⁰`; the ticks
+//!   wait in a min-heap, whose top is the next completion and tells how many members complete
+//!   then, so the scan that takes them out stops at the last of them.
 //!
 //! A step that would not move every member by one token (a preemption, a step budget too
 //! small for them) first writes every member's state back ([`Lockstep::catch_up`]), puts them
 //! back in the batch's order and goes through the scheduler's pass over the batch, so the
 //! results are those of that pass.
 
+use super::block_size::BlockSize;
 use super::replica::Sequence;
 use crate::engine::time::SimTime;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// Largest KV block, in tokens, for which sequences decode in lockstep (and decode steps are
 /// grouped into runs): vLLM's blocks are 16 tokens; larger ones take the scheduler's pass.
@@ -42,27 +46,30 @@ pub struct Lockstep {
     /// The tick at which each member completes, by its place in the batch: a dense copy,
     /// so that finding completions scans 8 bytes a member.
     done_ticks: Vec<u64>,
+    /// The same ticks, earliest on top.
+    upcoming: BinaryHeap<Reverse<u64>>,
     /// The earliest of them (`u64::MAX` without members).
     next_done: u64,
     /// Whether members have left out of the batch's order (by a swap).
     shuffled: bool,
     /// Tokens in a KV block.
-    block: u64,
+    block: BlockSize,
 }
 
 impl Lockstep {
     /// No members, for KV blocks of `block` tokens (at most [`MAX_LOCKSTEP_BLOCK`]).
-    pub fn new(block: u32) -> Lockstep {
-        debug_assert!(block as usize <= MAX_LOCKSTEP_BLOCK && block > 0);
+    pub fn new(block: BlockSize) -> Lockstep {
+        debug_assert!(block.tokens() as usize <= MAX_LOCKSTEP_BLOCK);
         Lockstep {
             len: 0,
             tick: 0,
             offset_sum: 0,
             residues: [0; MAX_LOCKSTEP_BLOCK],
             done_ticks: Vec::new(),
+            upcoming: BinaryHeap::new(),
             next_done: u64::MAX,
             shuffled: false,
-            block: block.into(),
+            block,
         }
     }
 
@@ -85,9 +92,15 @@ impl Lockstep {
     /// `residues[r]` with `r` the members' context modulo the block size now, added into
     /// `into` (what a run of decode steps counts from).
     pub fn add_residues_now(&self, into: &mut [u64; MAX_LOCKSTEP_BLOCK]) {
-        let shift = self.tick % self.block;
-        for (r, &count) in self.residues[..self.block as usize].iter().enumerate() {
-            into[((r as u64 + shift) % self.block) as usize] += u64::from(count);
+        // Residue r moves to (r + tick) mod block: the counts rotate by `tick mod block`.
+        let block = self.block.tokens() as usize;
+        let shift = self.block.rem(self.tick) as usize;
+        let (to_end, wrapped) = self.residues[..block].split_at(block - shift);
+        for (into, &count) in into[shift..block].iter_mut().zip(to_end) {
+            *into += u64::from(count);
+        }
+        for (into, &count) in into[..shift].iter_mut().zip(wrapped) {
+            *into += u64::from(count);
         }
     }
 
@@ -103,9 +116,10 @@ impl Lockstep {
         seq.since = self.tick;
         let offset = self.offset(seq);
         self.offset_sum += offset;
-        self.residues[offset.rem_euclid(self.block as i64) as usize] += 1;
+        self.residues[self.block.rem_signed(offset) as usize] += 1;
         let done_at = self.tick + u64::from(seq.request.output_tokens) - seq.generated;
         self.done_ticks.push(done_at);
+        self.upcoming.push(Reverse(done_at));
         self.next_done = self.next_done.min(done_at);
         self.len += 1;
     }
@@ -120,8 +134,8 @@ impl Lockstep {
 
     /// Takes the members that have completed out of `batch` (the running batch, which the
     /// members lead), each caught up as of `last_seen`, into `done` in the batch's order; finds
-    /// the next completion among the rest. Two plain scans of the completion ticks: one for the
-    /// completing members, from the last down, and one for the earliest left.
+    /// the next completion among the rest. The heap tells how many complete; a plain scan of
+    /// the completion ticks from the last member down finds them.
     pub fn take_completed(
         &mut self,
         batch: &mut Vec<Sequence>,
@@ -129,8 +143,18 @@ impl Lockstep {
         done: &mut Vec<Sequence>,
     ) {
         let (tick, first) = (self.tick, done.len());
+        let mut completing = 0;
+        while self.upcoming.peek() == Some(&Reverse(tick)) {
+            self.upcoming.pop();
+            completing += 1;
+        }
         let mut below = self.len;
-        while let Some(index) = self.done_ticks[..below].iter().rposition(|&at| at == tick) {
+        while completing > 0 {
+            let index = self.done_ticks[..below]
+                .iter()
+                .rposition(|&at| at == tick)
+                .expect("the heap counts the members completing");
+            completing -= 1;
             // The last member, swapped in, has been looked at: it does not complete.
             below = index;
             let last = self.len - 1;
@@ -142,7 +166,7 @@ impl Lockstep {
             self.leave(&seq);
             done.push(seq);
         }
-        self.next_done = self.done_ticks.iter().copied().min().unwrap_or(u64::MAX);
+        self.next_done = self.upcoming.peek().map_or(u64::MAX, |&Reverse(at)| at);
         done[first..].sort_unstable_by_key(|seq| seq.order);
     }
 
@@ -158,14 +182,14 @@ impl Lockstep {
             seq.generated += moved;
             seq.last_token = last_seen;
         }
-        seq.blocks = seq.computed.div_ceil(self.block);
+        seq.blocks = self.block.blocks_for(seq.computed);
     }
 
     /// A member caught up by [`Lockstep::catch_up`] leaves.
     fn leave(&mut self, seq: &Sequence) {
         let offset = self.offset(seq);
         self.offset_sum -= offset;
-        self.residues[offset.rem_euclid(self.block as i64) as usize] -= 1;
+        self.residues[self.block.rem_signed(offset) as usize] -= 1;
         self.len -= 1;
     }
 
@@ -176,6 +200,7 @@ impl Lockstep {
         self.offset_sum = 0;
         self.residues = [0; MAX_LOCKSTEP_BLOCK];
         self.done_ticks.clear();
+        self.upcoming.clear();
         self.next_done = u64::MAX;
         std::mem::take(&mut self.shuffled)
     }
@@ -188,8 +213,7 @@ impl Lockstep {
     /// The residue of the members' context at `tick + step`, in the members' offsets: the
     /// offset `o` with `o + tick + step ≡ 0`.
     fn residue(&self, step: u64) -> usize {
-        let block = self.block;
-        ((block - (self.tick + step) % block) % block) as usize
+        self.block.to_whole(self.tick + step) as usize
     }
 }
 
@@ -218,7 +242,7 @@ mod tests {
     #[test]
     fn members_take_a_block_when_their_context_fills_one() {
         // Blocks of 4: contexts 7 and 8 take a block when they reach 8 and 12.
-        let mut lock = Lockstep::new(4);
+        let mut lock = Lockstep::new(BlockSize::new(4));
         let (mut a, mut b) = (decoder(7, 1, 100), decoder(8, 1, 100));
         lock.join(&mut a);
         lock.join(&mut b);
@@ -242,7 +266,7 @@ mod tests {
 
     #[test]
     fn members_complete_at_their_output_and_catch_up_exactly() {
-        let mut lock = Lockstep::new(16);
+        let mut lock = Lockstep::new(BlockSize::new(16));
         let mut batch = vec![decoder(100, 3, 5), decoder(50, 1, 10), decoder(20, 2, 4)];
         for (order, seq) in batch.iter_mut().enumerate() {
             seq.order = order as u64;

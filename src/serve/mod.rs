@@ -1,6 +1,7 @@
 //! Serving inside one replica: the batch scheduler, the KV cache it manages, and the prefix
 //! cache of prompt blocks kept in it.
 
+mod block_size;
 pub mod kv_cache;
 mod lockstep;
 pub mod prefix_cache;

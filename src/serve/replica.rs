@@ -26,6 +26,7 @@
 //! until its longest output is done (finished sequences ride along as padding); every
 //! request of the batch returns at the end.
 
+use super::block_size::BlockSize;
 use super::kv_cache::KvCache;
 use super::lockstep::{Lockstep, MAX_LOCKSTEP_BLOCK};
 use super::prefix_cache::{Hit, PromptTable};
@@ -253,7 +254,7 @@ pub struct DecodeRun {
     /// Free KV blocks after step `last` has taken its own.
     free: u64,
     /// Tokens in a KV block.
-    block: u64,
+    block: BlockSize,
     /// `residues[r]`: sequences whose context before step 1 is `r` modulo the block size.
     residues: [u64; MAX_LOCKSTEP_BLOCK],
 }
@@ -284,8 +285,7 @@ impl DecodeRun {
     /// KV blocks step `step` (2 to `last`) takes as it starts: one for each sequence whose
     /// context before it, `cᵢ + step − 1`, fills a whole number of blocks.
     pub fn new_blocks(&self, step: u64) -> u64 {
-        let block = self.block;
-        self.residues[((block - (step - 1) % block) % block) as usize]
+        self.residues[self.block.to_whole(step - 1) as usize]
     }
 
     /// What step `step` computes: one token after `cᵢ + step − 1` cached for each sequence.
@@ -303,9 +303,9 @@ impl DecodeRun {
 impl Replica {
     /// An idle replica with an empty cache.
     pub fn new(config: SchedulerConfig, kv: KvCache) -> Replica {
-        let block = kv.block_tokens();
+        let block = kv.block();
         let lockstep = (config.batching == Batching::Continuous
-            && block as usize <= MAX_LOCKSTEP_BLOCK)
+            && block.tokens() as usize <= MAX_LOCKSTEP_BLOCK)
             .then(|| Lockstep::new(block));
         Replica {
             config,
@@ -551,8 +551,8 @@ impl Replica {
         if self.config.batching != Batching::Continuous || self.preempted || !self.busy {
             return None;
         }
-        let block = u64::from(self.kv.block_tokens());
-        if self.running.is_empty() || block as usize > MAX_LOCKSTEP_BLOCK {
+        let block = self.kv.block();
+        if self.running.is_empty() || block.tokens() as usize > MAX_LOCKSTEP_BLOCK {
             return None;
         }
         let free = self.run_blocks()?;
@@ -582,7 +582,7 @@ impl Replica {
                 .bound
                 .min(u64::from(s.request.output_tokens) - s.generated - 1);
             run.cached += s.computed;
-            run.residues[(s.computed % block) as usize] += 1;
+            run.residues[block.rem(s.computed) as usize] += 1;
         }
         // As long as the free blocks cover every step's growth, nothing is preempted.
         (run.extend(2) >= 2).then_some(run)

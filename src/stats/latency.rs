@@ -2,6 +2,7 @@
 //! to 27 hours) plus a running sum for the mean, in whole picoseconds so that it is the same
 //! in any order of the samples.
 
+use crate::units::round_to_u64;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -104,7 +105,7 @@ impl LatencyStats {
 
     /// Records `n` equal latencies.
     pub fn record_n(&mut self, seconds: f64, n: u64) {
-        let micros = (seconds * MICROS).round().max(1.0) as u64;
+        let micros = round_to_u64(seconds * MICROS).max(1);
         self.histogram.saturating_record_n(micros, n);
         self.sum_ps += u128::from((seconds * PICOS + 0.5) as u64) * u128::from(n);
         self.max_s = self.max_s.max(seconds);

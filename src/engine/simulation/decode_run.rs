@@ -119,8 +119,7 @@ impl Simulation<'_> {
         }
         run.scheduled_to = to;
         let (replica, epoch) = (index as u32, slot.epoch);
-        self.queue
-            .push_first(end, Event::RunDone { replica, epoch });
+        self.put_replica_event(end, Event::RunDone { replica, epoch });
     }
 
     /// Applies the effects of replica `index`'s run that happen at or before `until`, in

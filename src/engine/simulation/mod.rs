@@ -2,8 +2,9 @@
 //! replicas, whose steps are events on the queue; parts fail and are repaired; an
 //! autoscaler switches servers on and off; the run stops at the horizon.
 //!
-//! Arrivals are drawn one at a time (only the next one is ever on the queue), so memory holds
-//! the requests in flight and nothing else that grows with the day.
+//! Arrivals are drawn one at a time (only the next one of an open stream is ever pending,
+//! beside the queue), so memory holds the requests in flight and nothing else that grows
+//! with the day.
 
 mod decode_run;
 mod parallel;
@@ -13,7 +14,7 @@ use decode_run::{RunState, step_end};
 use scaling::Scaler;
 
 use super::Stepping;
-use super::queue::EventQueue;
+use super::queue::{EventKey, EventQueue};
 use super::rng::{Stream, Streams};
 use super::time::SimTime;
 use crate::fleet::{EdgeLink, Failures, Part, ReplicaLoad, Router, RouterPolicy};
@@ -28,7 +29,8 @@ use std::collections::VecDeque;
 /// What happens at an instant.
 #[derive(Clone, Copy, Debug)]
 enum Event {
-    /// A request reaches the edge.
+    /// A closed-loop client's request reaches the edge (an open stream's next request waits
+    /// beside the queue: [`Simulation::next_open`]).
     Arrival(Request),
     /// A request has crossed the edge link and reaches the router.
     AtRouter(Request),
@@ -106,6 +108,10 @@ struct Simulation<'a> {
     /// Whether runs of decode steps are single events.
     runs: bool,
     queue: EventQueue<Event>,
+    /// The open stream's next request, on its way to the router, and its place in the
+    /// queue's order: kept beside the queue, so that a request of an open stream is no event
+    /// until it reaches the router.
+    next_open: Option<(EventKey, Request)>,
     source: RequestSource,
     recorder: Recorder,
     horizon: SimTime,
@@ -173,7 +179,8 @@ impl<'a> Simulation<'a> {
             failure_rng: streams.rng(Stream::Failures),
             scaler: scenario.autoscaling.map(Scaler::new),
             runs: false,
-            queue: EventQueue::new(),
+            queue: EventQueue::with_owners(replicas),
+            next_open: None,
             source: RequestSource::new(&scenario.workload, streams),
             recorder: Recorder::new(scenario.horizon.0, scenario.timeseries_interval.0, replicas),
             horizon: SimTime::from_secs(scenario.horizon.0),
@@ -188,11 +195,33 @@ impl Simulation<'_> {
         self.switch_on_first_servers();
         self.schedule_first_arrivals();
         self.schedule_next_failure(SimTime::ZERO);
-        while let Some((now, event)) = self.queue.pop() {
-            if now >= self.horizon {
-                break;
+        loop {
+            let open_first = match (&self.next_open, self.queue.peek_key()) {
+                (Some((open, _)), Some(queued)) => *open < queued,
+                (open, _) => open.is_some(),
+            };
+            if open_first {
+                let (key, request) = self.next_open.take().expect("an open arrival");
+                if key.time >= self.horizon {
+                    break;
+                }
+                self.route(key.time, request.into());
+                self.draw_open_arrival();
+            } else {
+                let Some((now, event)) = self.queue.pop() else {
+                    break;
+                };
+                if now >= self.horizon {
+                    break;
+                }
+                self.handle(now, event);
             }
-            self.handle(now, event);
+        }
+        // The link is first come, first served: the open stream's requests not yet routed
+        // reach the router after the horizon. They arrived before it, and cross the link.
+        self.draw_open_arrival();
+        while self.next_open.take().is_some() {
+            self.draw_open_arrival();
         }
     }
 
@@ -243,22 +272,33 @@ impl Simulation<'_> {
         );
     }
 
-    /// Puts the first arrivals on the queue: the next of an open stream, or every client of a
-    /// closed loop.
+    /// Puts the first arrivals on their way: every client of a closed loop on the queue, or
+    /// the first request of an open stream beside it.
     fn schedule_first_arrivals(&mut self) {
         if self.source.is_closed() {
             for request in self.source.initial_clients() {
                 self.queue.push(request.arrival, Event::Arrival(request));
             }
         } else {
-            self.schedule_next_arrival();
+            self.draw_open_arrival();
         }
     }
 
-    /// Puts an open stream's next arrival on the queue (only one is ever there).
-    fn schedule_next_arrival(&mut self) {
-        if let Some(request) = self.source.next_before(self.horizon) {
-            self.queue.push(request.arrival, Event::Arrival(request));
+    /// Draws the open stream's next request, counts its arrival and sends it over the edge
+    /// link; it waits beside the queue until it reaches the router. Drawn once the request
+    /// before it was routed, and the link is first come, first served, so requests are routed
+    /// in arrival order.
+    fn draw_open_arrival(&mut self) {
+        while let Some(request) = self.source.next_before(self.horizon) {
+            let now = request.arrival;
+            self.recorder.arrival(now);
+            match to_router(&self.slots[0].replica, &mut self.edge, now, &request) {
+                Ok(at) => {
+                    self.next_open = Some((self.queue.key_later(at.max(now)), request));
+                    return;
+                }
+                Err(why) => self.recorder.rejected(now, why),
+            }
         }
     }
 
@@ -282,12 +322,10 @@ impl Simulation<'_> {
         }
     }
 
+    /// A closed-loop client's request reaches the edge.
     fn arrive(&mut self, now: SimTime, request: Request) {
         self.recorder.arrival(now);
         self.send_in(now, request);
-        // Drawn after this request was sent on, so that it reaches the router before a later
-        // one arriving at the instant it does: requests are routed in arrival order.
-        self.schedule_next_arrival();
     }
 
     /// Sends a request that arrived at `now` over the edge link to the router, unless no
@@ -401,13 +439,30 @@ impl Simulation<'_> {
             return;
         }
         let replica = index as u32;
-        self.queue.push_first(
+        self.put_replica_event(
             end,
             Event::StepDone {
                 replica,
                 epoch,
                 emits,
             },
+        );
+    }
+
+    /// Puts a replica's next event (the end of its step or of its run's steps so far) on the
+    /// queue, in place of its last, which no longer comes (it was for an earlier epoch).
+    fn put_replica_event(&mut self, at: SimTime, event: Event) {
+        let (Event::StepDone { replica, .. } | Event::RunDone { replica, .. }) = event else {
+            unreachable!("a replica's event");
+        };
+        let replaced = self.queue.put_first(replica as usize, at, event);
+        debug_assert!(
+            replaced.is_none_or(|old| match old {
+                Event::StepDone { epoch, .. } | Event::RunDone { epoch, .. } =>
+                    epoch != self.slots[replica as usize].epoch,
+                _ => false,
+            }),
+            "a replica has one step in flight"
         );
     }
 

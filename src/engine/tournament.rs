@@ -1,0 +1,117 @@
+//! A tournament tree over a fixed set of owners, each with at most one pending event: the
+//! earliest of them is at the root, and changing one owner's event replays only the matches
+//! on its path, `log₂ owners` comparisons of keys, with nothing moved.
+//!
+//! A replica has one step (or one run of steps) in flight at a time, so its next event is
+//! such an entry: rescheduling it replaces it in place, where a heap would keep the old one
+//! until it came up, stale, and would move whole events as it sifted.
+
+use super::queue::EventKey;
+
+/// One pending key per owner, the earliest found in O(1) and any changed in O(log n).
+#[derive(Clone, Debug)]
+pub struct Tournament {
+    /// `nodes[i]`: the earliest key under node `i` and its owner (root 1, children `2i` and
+    /// `2i + 1`, the leaves at `size + owner`); [`EventKey::NONE`] where nothing is pending.
+    nodes: Vec<(EventKey, u32)>,
+    /// Leaves: the owners' count rounded up to a power of two.
+    size: usize,
+}
+
+impl Tournament {
+    /// `owners` owners, none with anything pending.
+    pub fn new(owners: usize) -> Tournament {
+        let size = owners.max(1).next_power_of_two();
+        let mut nodes = vec![(EventKey::NONE, 0); 2 * size];
+        for owner in 0..size {
+            nodes[size + owner].1 = owner as u32;
+        }
+        for node in (1..size).rev() {
+            nodes[node] = nodes[2 * node];
+        }
+        Tournament { nodes, size }
+    }
+
+    /// The owner with the earliest pending key, and the key; `None` when nothing is pending.
+    pub fn earliest(&self) -> Option<(usize, EventKey)> {
+        let (key, owner) = self.nodes[1];
+        (key != EventKey::NONE).then_some((owner as usize, key))
+    }
+
+    /// `owner`'s pending key, if any.
+    pub fn key(&self, owner: usize) -> Option<EventKey> {
+        let key = self.nodes[self.size + owner].0;
+        (key != EventKey::NONE).then_some(key)
+    }
+
+    /// Sets `owner`'s pending key (or clears it, with `None`) and replays the matches on its
+    /// path, as far up as their winners change.
+    pub fn set(&mut self, owner: usize, key: Option<EventKey>) {
+        let mut node = self.size + owner;
+        self.nodes[node].0 = key.unwrap_or(EventKey::NONE);
+        while node > 1 {
+            let (mine, sibling) = (self.nodes[node], self.nodes[node ^ 1]);
+            let winner = if mine.0 <= sibling.0 { mine } else { sibling };
+            node /= 2;
+            if self.nodes[node] == winner {
+                return;
+            }
+            self.nodes[node] = winner;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::queue::EventQueue;
+    use crate::engine::time::SimTime;
+
+    /// Keys in the order they are made, at the given times.
+    fn keys(times: &[u64]) -> Vec<EventKey> {
+        let mut queue = EventQueue::<()>::new();
+        times.iter().map(|&t| queue.key_later(SimTime(t))).collect()
+    }
+
+    #[test]
+    fn the_root_holds_the_earliest_key_as_owners_change() {
+        let mut t = Tournament::new(5);
+        assert_eq!(t.earliest(), None);
+        let k = keys(&[30, 10, 20, 10, 5]);
+        for (owner, &key) in k.iter().take(4).enumerate() {
+            t.set(owner, Some(key));
+        }
+        // Owners 1 and 3 are both at 10: the one keyed first wins.
+        assert_eq!(t.earliest(), Some((1, k[1])));
+        t.set(1, None);
+        assert_eq!(t.earliest(), Some((3, k[3])));
+        t.set(4, Some(k[4]));
+        assert_eq!(t.earliest(), Some((4, k[4])));
+        t.set(4, None);
+        t.set(3, None);
+        t.set(2, None);
+        assert_eq!(t.earliest(), Some((0, k[0])));
+        assert_eq!(t.key(0), Some(k[0]));
+        assert_eq!(t.key(2), None);
+        t.set(0, None);
+        assert_eq!(t.earliest(), None);
+    }
+
+    #[test]
+    fn draining_by_the_root_gives_every_key_in_order() {
+        let times: Vec<u64> = (0..37).map(|i| (i * 7919) % 101).collect();
+        let k = keys(&times);
+        let mut t = Tournament::new(k.len());
+        for (owner, &key) in k.iter().enumerate() {
+            t.set(owner, Some(key));
+        }
+        let mut drained = Vec::new();
+        while let Some((owner, key)) = t.earliest() {
+            drained.push(key);
+            t.set(owner, None);
+        }
+        let mut sorted = k.clone();
+        sorted.sort();
+        assert_eq!(drained, sorted);
+    }
+}
