@@ -41,11 +41,18 @@ pub struct EventKey {
 }
 
 impl EventKey {
-    /// After every key: what a [`Tournament`] holds for an owner with nothing pending.
-    pub const NONE: EventKey = EventKey {
-        time: SimTime(u64::MAX),
-        seq: u64::MAX,
-    };
+    /// The key as one number that sorts as the key does: time in the high half.
+    pub fn packed(self) -> u128 {
+        (u128::from(self.time.0) << 64) | u128::from(self.seq)
+    }
+
+    /// The key [`EventKey::packed`] made `packed` of.
+    pub fn unpacked(packed: u128) -> EventKey {
+        EventKey {
+            time: SimTime((packed >> 64) as u64),
+            seq: packed as u64,
+        }
+    }
 }
 
 /// The high bit of the sequence number: events pushed with [`EventQueue::push`] sort after

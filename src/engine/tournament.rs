@@ -11,9 +11,12 @@ use super::queue::EventKey;
 /// One pending key per owner, the earliest found in O(1) and any changed in O(log n).
 #[derive(Clone, Debug)]
 pub struct Tournament {
-    /// `nodes[i]`: the earliest key under node `i` and its owner (root 1, children `2i` and
-    /// `2i + 1`, the leaves at `size + owner`); [`EventKey::NONE`] where nothing is pending.
-    nodes: Vec<(EventKey, u32)>,
+    /// `keys[i]`: the earliest key under node `i` (root 1, children `2i` and `2i + 1`, the
+    /// leaves at `size + owner`), packed ([`EventKey::packed`]) so that a match is one
+    /// comparison; `u128::MAX` where nothing is pending.
+    keys: Vec<u128>,
+    /// `owners[i]`: whose key that is.
+    owners: Vec<u32>,
     /// Leaves: the owners' count rounded up to a power of two.
     size: usize,
 }
@@ -22,41 +25,46 @@ impl Tournament {
     /// `owners` owners, none with anything pending.
     pub fn new(owners: usize) -> Tournament {
         let size = owners.max(1).next_power_of_two();
-        let mut nodes = vec![(EventKey::NONE, 0); 2 * size];
+        let mut tree = Tournament {
+            keys: vec![u128::MAX; 2 * size],
+            owners: vec![0; 2 * size],
+            size,
+        };
         for owner in 0..size {
-            nodes[size + owner].1 = owner as u32;
+            tree.owners[size + owner] = owner as u32;
         }
         for node in (1..size).rev() {
-            nodes[node] = nodes[2 * node];
+            tree.owners[node] = tree.owners[2 * node];
         }
-        Tournament { nodes, size }
+        tree
     }
 
     /// The owner with the earliest pending key, and the key; `None` when nothing is pending.
     pub fn earliest(&self) -> Option<(usize, EventKey)> {
-        let (key, owner) = self.nodes[1];
-        (key != EventKey::NONE).then_some((owner as usize, key))
+        let key = self.keys[1];
+        (key != u128::MAX).then(|| (self.owners[1] as usize, EventKey::unpacked(key)))
     }
 
     /// `owner`'s pending key, if any.
     pub fn key(&self, owner: usize) -> Option<EventKey> {
-        let key = self.nodes[self.size + owner].0;
-        (key != EventKey::NONE).then_some(key)
+        let key = self.keys[self.size + owner];
+        (key != u128::MAX).then(|| EventKey::unpacked(key))
     }
 
     /// Sets `owner`'s pending key (or clears it, with `None`) and replays the matches on its
-    /// path, as far up as their winners change.
+    /// path to the root.
     pub fn set(&mut self, owner: usize, key: Option<EventKey>) {
         let mut node = self.size + owner;
-        self.nodes[node].0 = key.unwrap_or(EventKey::NONE);
+        let (mut key, mut winner) = (key.map_or(u128::MAX, EventKey::packed), owner as u32);
+        self.keys[node] = key;
         while node > 1 {
-            let (mine, sibling) = (self.nodes[node], self.nodes[node ^ 1]);
-            let winner = if mine.0 <= sibling.0 { mine } else { sibling };
-            node /= 2;
-            if self.nodes[node] == winner {
-                return;
+            let sibling = node ^ 1;
+            if self.keys[sibling] < key {
+                (key, winner) = (self.keys[sibling], self.owners[sibling]);
             }
-            self.nodes[node] = winner;
+            node /= 2;
+            self.keys[node] = key;
+            self.owners[node] = winner;
         }
     }
 }

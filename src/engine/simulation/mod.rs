@@ -398,8 +398,10 @@ impl Simulation<'_> {
     }
 
     fn step_done(&mut self, now: SimTime, index: usize, emits: u32) {
-        let (seen, finished) = self.finish(now, index, emits);
-        self.start_step(now, index);
+        // The step's end and the next step's start are one change of the replica's levels.
+        let before = levels_of(&self.slots[index].replica);
+        let (seen, finished) = self.emit(now, index, emits);
+        self.start_step_from(now, index, before);
         self.release_if_drained(now, index);
         for _ in 0..finished.completed {
             self.client_done(seen, true);
@@ -410,24 +412,35 @@ impl Simulation<'_> {
     /// cross the edge and it completes what it completes. Returns when its tokens reach
     /// their users, and what it produced.
     fn finish(&mut self, now: SimTime, index: usize, emits: u32) -> (SimTime, Finished) {
+        let before = levels_of(&self.slots[index].replica);
+        let done = self.emit(now, index, emits);
+        self.note_level_change(now, index, before);
+        done
+    }
+
+    /// [`Simulation::finish`], the change of the replica's levels left to the caller to note.
+    fn emit(&mut self, now: SimTime, index: usize, emits: u32) -> (SimTime, Finished) {
         let bytes = self.scenario.edge.response_bytes_per_token * f64::from(emits);
         let seen = SimTime::from_secs(self.edge.response(index, now.secs(), emits.into())).max(now);
-        let before = levels_of(&self.slots[index].replica);
         let finished = self.slots[index]
             .replica
             .finish_step(seen, &mut self.recorder);
         debug_assert_eq!(finished.emitted, u64::from(emits));
         self.recorder
             .output_tokens(index, seen, finished.emitted, bytes);
-        self.note_level_change(now, index, before);
         (seen, finished)
     }
 
     /// Starts the next step of replica `index` if it has work, and a run of decode steps
     /// after it when one can follow.
     fn start_step(&mut self, now: SimTime, index: usize) {
+        let before = levels_of(&self.slots[index].replica);
+        self.start_step_from(now, index, before);
+    }
+
+    /// [`Simulation::start_step`], noting the replica's levels as changed from `before`.
+    fn start_step_from(&mut self, now: SimTime, index: usize, before: (i64, i64, i64)) {
         let slot = &mut self.slots[index];
-        let before = levels_of(&slot.replica);
         let planned = slot.replica.start_step(now, &self.perf, &mut self.recorder);
         let epoch = slot.epoch;
         self.note_level_change(now, index, before);
