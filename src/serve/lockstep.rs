@@ -91,16 +91,16 @@ impl Lockstep {
 
     /// `residues[r]` with `r` the members' context modulo the block size now, added into
     /// `into` (what a run of decode steps counts from).
-    pub fn add_residues_now(&self, into: &mut [u64; MAX_LOCKSTEP_BLOCK]) {
+    pub fn add_residues_now(&self, into: &mut [u32; MAX_LOCKSTEP_BLOCK]) {
         // Residue r moves to (r + tick) mod block: the counts rotate by `tick mod block`.
         let block = self.block.tokens() as usize;
         let shift = self.block.rem(self.tick) as usize;
         let (to_end, wrapped) = self.residues[..block].split_at(block - shift);
         for (into, &count) in into[shift..block].iter_mut().zip(to_end) {
-            *into += u64::from(count);
+            *into += count;
         }
         for (into, &count) in into[..shift].iter_mut().zip(wrapped) {
-            *into += u64::from(count);
+            *into += count;
         }
     }
 

@@ -256,7 +256,7 @@ pub struct DecodeRun {
     /// Tokens in a KV block.
     block: BlockSize,
     /// `residues[r]`: sequences whose context before step 1 is `r` modulo the block size.
-    residues: [u64; MAX_LOCKSTEP_BLOCK],
+    residues: [u32; MAX_LOCKSTEP_BLOCK],
 }
 
 impl DecodeRun {
@@ -285,7 +285,7 @@ impl DecodeRun {
     /// KV blocks step `step` (2 to `last`) takes as it starts: one for each sequence whose
     /// context before it, `cᵢ + step − 1`, fills a whole number of blocks.
     pub fn new_blocks(&self, step: u64) -> u64 {
-        self.residues[self.block.to_whole(step - 1) as usize]
+        self.residues[self.block.to_whole(step - 1) as usize].into()
     }
 
     /// What step `step` computes: one token after `cᵢ + step − 1` cached for each sequence.
