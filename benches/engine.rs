@@ -1,5 +1,6 @@
-//! Speed of the simulator's parts and of the whole: event-queue operations, one perf-model
-//! step, and simulated requests per second on the reference workload (`reference.yaml`),
+//! Speed of the simulator's parts and of the whole: event-queue operations (scattered pushes
+//! and pops, and a fleet's replicas each rescheduling its one step), one perf-model step, and
+//! simulated requests per second on the reference workload (`reference.yaml`),
 //! on one thread and with its replicas in two parts on two threads.
 //!
 //! `cargo bench --bench engine`; one group with `cargo bench --bench engine -- end_to_end`.
@@ -33,6 +34,30 @@ fn event_queue(c: &mut Criterion) {
                 while let Some(event) = queue.pop() {
                     black_box(event);
                 }
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    // A fleet's steps: each of the ChatGPT fleet's 3,617 replicas has one step in flight;
+    // the earliest ends and its replica puts its next, some 40 ms later.
+    const REPLICAS: usize = 3617;
+    let scattered = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+    group.bench_function("replica_steps_3617_100k", |b| {
+        b.iter_batched(
+            || {
+                let mut queue = EventQueue::<u32>::with_owners(REPLICAS);
+                for r in 0..REPLICAS {
+                    queue.put_first(r, SimTime(scattered(r as u64)), r as u32);
+                }
+                queue
+            },
+            |mut queue| {
+                for i in 0..EVENTS {
+                    let (t, r) = queue.pop().expect("every replica has a step in flight");
+                    let next = SimTime(t.0 + 40_000_000 + scattered(i) % 1_000_000);
+                    queue.put_first(r as usize, next, r);
+                }
+                black_box(queue.len());
             },
             BatchSize::SmallInput,
         );

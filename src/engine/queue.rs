@@ -177,7 +177,12 @@ impl<E> EventQueue<E> {
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         self.settle_vacated();
-        match self.owned.earliest() {
+        let owned = if self.owned_pending > 0 {
+            self.owned.earliest()
+        } else {
+            None
+        };
+        match owned {
             Some((owner, key)) if self.heap_key().is_none_or(|heap| key < heap) => {
                 self.vacated = Some(owner);
                 self.owned_pending -= 1;

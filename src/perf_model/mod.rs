@@ -9,7 +9,8 @@ pub mod step;
 pub use memory::{DoesNotFit, MemoryPlan, default_activation_reserve, plan_memory};
 pub use shape::ModelShape;
 pub use step::{
-    Activity, Efficiencies, Overheads, Parallelism, PerfModel, ReplicaSetup, StepCost, StepWork,
+    Activity, Efficiencies, FixedPart, Overheads, Parallelism, PerfModel, ReplicaSetup, StepCost,
+    StepWork,
 };
 
 use crate::units::Seconds;

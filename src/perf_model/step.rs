@@ -194,11 +194,14 @@ impl PerfModel {
 
     /// The cost of a step doing `work`. A step with no tokens costs nothing.
     pub fn step(&self, work: &StepWork) -> StepCost {
-        if work.tokens == 0 {
-            return StepCost::default();
-        }
+        self.step_with(&self.fixed_part(work.tokens, work.logits), work)
+    }
+
+    /// The part of a step's cost that depends only on its tokens and logits, not on the
+    /// context it attends to: every step of a run of decode steps shares it.
+    pub fn fixed_part(&self, tokens: u64, logits: u64) -> FixedPart {
         let s = &self.shape;
-        let tokens = work.tokens as f64;
+        let tokens = tokens as f64;
 
         // Layer matrix products: every always-active weight once, plus the experts touched.
         let matmul_flops = 2.0 * s.layer_matmul_params_per_token() * tokens;
@@ -211,23 +214,11 @@ impl PerfModel {
             self.memory_bandwidth,
         );
 
-        // Attention: read the cached context, write the new tokens' KV entries.
-        let attention_flops =
-            s.layers * s.attention_flops_per_pair_layer * work.attention_pairs as f64;
-        let kv_bytes = self.kv_bytes_per_token * (work.cached_context as f64 + tokens);
-        let kv_bytes_per_rank = kv_bytes * self.kv_share_per_rank;
-        let attention_time = roofline(
-            attention_flops / self.tp,
-            self.attention_peak,
-            kv_bytes_per_rank,
-            self.memory_bandwidth,
-        );
-
         // LM head: read once, one row of products per sampled token.
         let head_params = s.hidden * s.vocab;
-        let (head_flops, head_bytes) = if work.logits > 0 {
+        let (head_flops, head_bytes) = if logits > 0 {
             (
-                2.0 * head_params * work.logits as f64,
+                2.0 * head_params * logits as f64,
                 head_params * self.weight_bytes,
             )
         } else {
@@ -259,21 +250,66 @@ impl PerfModel {
             boundaries * (activation_bytes / self.pipeline_link.0 + self.overheads.collective.0);
         let pipeline_bytes = boundaries * activation_bytes;
 
+        FixedPart {
+            tokens,
+            matmul: (matmul_time, matmul_flops, matmul_bytes),
+            head: (head_time, head_flops, head_bytes),
+            tensor: (tensor_time, tensor_bytes),
+            pipeline: (pipeline_time, pipeline_bytes),
+        }
+    }
+
+    /// The cost of a step doing `work`, whose tokens and logits `fixed` was worked out for
+    /// ([`PerfModel::fixed_part`]): the attention to its context is priced, the rest taken
+    /// from `fixed`, and everything added in the order [`PerfModel::step`] adds it, so the
+    /// result is the same to the bit.
+    pub fn step_with(&self, fixed: &FixedPart, work: &StepWork) -> StepCost {
+        if work.tokens == 0 {
+            return StepCost::default();
+        }
+        debug_assert_eq!(fixed.tokens, work.tokens as f64);
+        let s = &self.shape;
+
+        // Attention: read the cached context, write the new tokens' KV entries.
+        let attention_flops =
+            s.layers * s.attention_flops_per_pair_layer * work.attention_pairs as f64;
+        let kv_bytes = self.kv_bytes_per_token * (work.cached_context as f64 + fixed.tokens);
+        let kv_bytes_per_rank = kv_bytes * self.kv_share_per_rank;
+        let attention_time = roofline(
+            attention_flops / self.tp,
+            self.attention_peak,
+            kv_bytes_per_rank,
+            self.memory_bandwidth,
+        );
+
+        let (matmul_time, matmul_flops, matmul_bytes) = fixed.matmul;
+        let (head_time, head_flops, head_bytes) = fixed.head;
         StepCost {
             time: Seconds(
                 matmul_time
                     + attention_time
                     + head_time
-                    + tensor_time
-                    + pipeline_time
+                    + fixed.tensor.0
+                    + fixed.pipeline.0
                     + self.overheads.step.0,
             ),
             flops: Flops(matmul_flops + attention_flops + head_flops),
             memory_bytes: Bytes(matmul_bytes + kv_bytes_per_rank * self.tp + head_bytes),
-            tensor_link_bytes: Bytes(tensor_bytes),
-            pipeline_link_bytes: Bytes(pipeline_bytes),
+            tensor_link_bytes: Bytes(fixed.tensor.1),
+            pipeline_link_bytes: Bytes(fixed.pipeline.1),
         }
     }
+}
+
+/// What a step's cost owes to its tokens and logits alone: its matrix products, its LM head,
+/// its collectives and hand-offs, as (time, FLOPs, bytes) or (time, bytes).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FixedPart {
+    tokens: f64,
+    matmul: (f64, f64, f64),
+    head: (f64, f64, f64),
+    tensor: (f64, f64),
+    pipeline: (f64, f64),
 }
 
 /// Hand-checkable fixtures shared by the perf-model tests.
@@ -382,6 +418,24 @@ mod tests {
         let flops = 2.0 * 25_165_824.0 + 2.0 * 4096.0 * 101.0 + 2.0 * 1_024_000.0;
         assert!(close(cost.flops.0, flops));
         assert_eq!(cost.tensor_link_bytes.0 + cost.pipeline_link_bytes.0, 0.0);
+    }
+
+    #[test]
+    fn a_fixed_part_worked_out_once_prices_every_step_of_a_run_to_the_bit() {
+        // 32 decoders, 4-way tensor parallel: the steps of a run differ only in context.
+        let model = PerfModel::new(&setup(4, 1));
+        let fixed = model.fixed_part(32, 32);
+        for context in [0, 31, 32 * 700, 32 * 4000 + 5] {
+            let mut work = StepWork::default();
+            for i in 0..32 {
+                work.add_sequence(context / 32 + u64::from(i < context % 32), 1, true);
+            }
+            assert_eq!(model.step_with(&fixed, &work), model.step(&work));
+        }
+        assert_eq!(
+            model.step_with(&fixed, &StepWork::default()),
+            StepCost::default()
+        );
     }
 
     #[test]

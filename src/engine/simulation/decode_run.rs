@@ -16,13 +16,15 @@ use crate::engine::Stepping;
 use crate::engine::time::SimTime;
 use crate::fleet::RouterPolicy;
 use crate::fleet::autoscaler::ScaleTarget;
-use crate::perf_model::StepCost;
+use crate::perf_model::{FixedPart, StepCost};
 use crate::serve::{DecodeRun, Observer, PlannedStep};
 
 /// A run in flight: where its settling stands.
 #[derive(Clone, Debug)]
 pub(super) struct RunState {
     plan: DecodeRun,
+    /// What every step of the run costs whatever its context (the same tokens each step).
+    fixed: FixedPart,
     /// The step whose finish (or start) comes next.
     step: u64,
     /// Whether that step's finish is next (else its start).
@@ -79,9 +81,11 @@ impl Simulation<'_> {
             return false;
         };
         let to = plan.extend(1 + FIRST_REACH);
+        let fixed = self.perf.fixed_part(plan.sequences, plan.sequences);
         self.slots[index].run_costs.clear();
         self.slots[index].run = Some(RunState {
             plan,
+            fixed,
             step: 1,
             finish_next: true,
             start: now,
@@ -113,7 +117,7 @@ impl Simulation<'_> {
         }
         slot.run_costs.truncate((to.min(known) - run.step) as usize);
         for step in known + 1..=to {
-            let cost = self.perf.step(&run.plan.work(step));
+            let cost = self.perf.step_with(&run.fixed, &run.plan.work(step));
             end = step_end(end, &cost);
             slot.run_costs.push_back(cost);
         }
@@ -235,7 +239,7 @@ impl Simulation<'_> {
     /// A later step of the run starts: it takes its KV blocks and is priced.
     fn start_run_step(&mut self, index: usize) {
         let run = self.slots[index].run.as_ref().expect("a run");
-        let (step, start) = (run.step, run.start);
+        let (step, start, fixed) = (run.step, run.start, run.fixed);
         let blocks = run.plan.new_blocks(step);
         let work = run.plan.work(step);
         // Worked out when the run's event was put, unless the step starts as the event comes.
@@ -244,7 +248,7 @@ impl Simulation<'_> {
                 debug_assert_eq!(cost, self.perf.step(&work));
                 cost
             }
-            None => self.perf.step(&work),
+            None => self.perf.step_with(&fixed, &work),
         };
         if blocks > 0 {
             let before = levels_of(&self.slots[index].replica);
