@@ -46,10 +46,8 @@ pub struct Lockstep {
     /// The tick at which each member completes, by its place in the batch: a dense copy,
     /// so that finding completions scans 8 bytes a member.
     done_ticks: Vec<u64>,
-    /// The same ticks, earliest on top.
+    /// The same ticks, earliest on top: the next completion.
     upcoming: BinaryHeap<Reverse<u64>>,
-    /// The earliest of them (`u64::MAX` without members).
-    next_done: u64,
     /// Whether members have left out of the batch's order (by a swap).
     shuffled: bool,
     /// Tokens in a KV block.
@@ -67,7 +65,6 @@ impl Lockstep {
             residues: [0; MAX_LOCKSTEP_BLOCK],
             done_ticks: Vec::new(),
             upcoming: BinaryHeap::new(),
-            next_done: u64::MAX,
             shuffled: false,
             block,
         }
@@ -107,7 +104,7 @@ impl Lockstep {
     /// Steps before the first member completes: the steps the members can take without one
     /// completing are one fewer. `None` without members.
     pub fn steps_to_completion(&self) -> Option<u64> {
-        (self.len > 0).then(|| self.next_done - self.tick)
+        (self.len > 0).then(|| self.next_done() - self.tick)
     }
 
     /// Makes `seq`, which decodes this step and whose last token reached its user when the
@@ -120,7 +117,6 @@ impl Lockstep {
         let done_at = self.tick + u64::from(seq.request.output_tokens) - seq.generated;
         self.done_ticks.push(done_at);
         self.upcoming.push(Reverse(done_at));
-        self.next_done = self.next_done.min(done_at);
         self.len += 1;
     }
 
@@ -128,14 +124,15 @@ impl Lockstep {
     /// take them out with [`Lockstep::take_completed`].
     pub fn advance(&mut self, steps: u64) -> bool {
         self.tick += steps;
-        debug_assert!(self.next_done >= self.tick);
-        self.next_done == self.tick
+        let next = self.next_done();
+        debug_assert!(next >= self.tick);
+        next == self.tick
     }
 
     /// Takes the members that have completed out of `batch` (the running batch, which the
     /// members lead), each caught up as of `last_seen`, into `done` in the batch's order; finds
-    /// the next completion among the rest. The heap tells how many complete; a plain scan of
-    /// the completion ticks from the last member down finds them.
+    /// the next completion among the rest at the heap's top. The heap tells how many complete;
+    /// a plain scan of the completion ticks from the last member down finds them.
     pub fn take_completed(
         &mut self,
         batch: &mut Vec<Sequence>,
@@ -166,7 +163,6 @@ impl Lockstep {
             self.leave(&seq);
             done.push(seq);
         }
-        self.next_done = self.upcoming.peek().map_or(u64::MAX, |&Reverse(at)| at);
         done[first..].sort_unstable_by_key(|seq| seq.order);
     }
 
@@ -201,8 +197,12 @@ impl Lockstep {
         self.residues = [0; MAX_LOCKSTEP_BLOCK];
         self.done_ticks.clear();
         self.upcoming.clear();
-        self.next_done = u64::MAX;
         std::mem::take(&mut self.shuffled)
+    }
+
+    /// The tick of the next completion (`u64::MAX` without members).
+    fn next_done(&self) -> u64 {
+        self.upcoming.peek().map_or(u64::MAX, |&Reverse(at)| at)
     }
 
     /// A member's `cᵢ − tick`, the same at every tick.

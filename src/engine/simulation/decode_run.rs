@@ -123,7 +123,7 @@ impl Simulation<'_> {
         }
         run.scheduled_to = to;
         let (replica, epoch) = (index as u32, slot.epoch);
-        self.put_replica_event(end, Event::RunDone { replica, epoch });
+        self.put_replica_event(index, end, Event::RunDone { replica, epoch });
     }
 
     /// Applies the effects of replica `index`'s run that happen at or before `until`, in

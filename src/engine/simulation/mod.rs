@@ -453,6 +453,7 @@ impl Simulation<'_> {
         }
         let replica = index as u32;
         self.put_replica_event(
+            index,
             end,
             Event::StepDone {
                 replica,
@@ -462,17 +463,14 @@ impl Simulation<'_> {
         );
     }
 
-    /// Puts a replica's next event (the end of its step or of its run's steps so far) on the
-    /// queue, in place of its last, which no longer comes (it was for an earlier epoch).
-    fn put_replica_event(&mut self, at: SimTime, event: Event) {
-        let (Event::StepDone { replica, .. } | Event::RunDone { replica, .. }) = event else {
-            unreachable!("a replica's event");
-        };
-        let replaced = self.queue.put_first(replica as usize, at, event);
+    /// Puts replica `index`'s next event (the end of its step or of its run's steps so far)
+    /// on the queue, in place of its last, which no longer comes (it was for an earlier epoch).
+    fn put_replica_event(&mut self, index: usize, at: SimTime, event: Event) {
+        let replaced = self.queue.put_first(index, at, event);
         debug_assert!(
             replaced.is_none_or(|old| match old {
                 Event::StepDone { epoch, .. } | Event::RunDone { epoch, .. } =>
-                    epoch != self.slots[replica as usize].epoch,
+                    epoch != self.slots[index].epoch,
                 _ => false,
             }),
             "a replica has one step in flight"
