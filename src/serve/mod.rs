@@ -2,6 +2,7 @@
 //! cache of prompt blocks kept in it.
 
 mod block_size;
+mod fifo;
 pub mod kv_cache;
 mod lockstep;
 pub mod prefix_cache;

@@ -7,6 +7,7 @@
 //! prompt's blocks, retries after a failure, a first token already seen — waits beside them,
 //! in a queue of its own in the same order.
 
+use super::fifo::Fifo;
 use super::replica::{Attempt, Sequence};
 use crate::engine::time::SimTime;
 use crate::workload::{PromptRef, Request};
@@ -18,9 +19,9 @@ pub(super) struct Waiting {
     /// Preempted sequences, to be recomputed, front first.
     resumed: VecDeque<Sequence>,
     /// Requests not yet started here, oldest first.
-    fresh: VecDeque<Queued>,
+    fresh: Fifo<Queued>,
     /// The extras of those of them that have some, in the same order.
-    extras: VecDeque<Extras>,
+    extras: Fifo<Extras>,
 }
 
 /// A request not yet started, as it waits.
@@ -95,7 +96,7 @@ impl Waiting {
                 known: seq.known,
             }),
             None => self.fresh.front().map(|&queued| {
-                let extras = (queued.id & HAS_EXTRAS != 0).then(|| self.extras[0]);
+                let extras = (queued.id & HAS_EXTRAS != 0).then(|| *self.extras.front().expect("extras"));
                 let request = attempt(queued, extras).request;
                 Front {
                     request,
@@ -118,12 +119,16 @@ impl Waiting {
 
     /// Takes every request out, front first.
     pub fn drain(&mut self) -> impl Iterator<Item = Sequence> + '_ {
-        let mut extras = self.extras.drain(..);
-        let fresh = self.fresh.drain(..).map(move |queued| {
-            let own = (queued.id & HAS_EXTRAS != 0).then(|| extras.next().expect("extras"));
+        let Waiting {
+            resumed,
+            fresh,
+            extras,
+        } = self;
+        let fresh = fresh.drain().map(move |queued| {
+            let own = (queued.id & HAS_EXTRAS != 0).then(|| extras.pop_front().expect("extras"));
             Sequence::new(attempt(queued, own))
         });
-        self.resumed.drain(..).chain(fresh)
+        resumed.drain(..).chain(fresh)
     }
 }
 
