@@ -116,7 +116,11 @@ mod tests {
                 fifo.pop_front();
             }
             let capacity: usize = fifo.chunks.iter().map(Vec::capacity).sum();
-            assert!(capacity <= fifo.len() + 2 * CHUNK, "{capacity} for {}", fifo.len());
+            assert!(
+                capacity <= fifo.len() + 2 * CHUNK,
+                "{capacity} for {}",
+                fifo.len()
+            );
         }
     }
 

@@ -96,7 +96,8 @@ impl Waiting {
                 known: seq.known,
             }),
             None => self.fresh.front().map(|&queued| {
-                let extras = (queued.id & HAS_EXTRAS != 0).then(|| *self.extras.front().expect("extras"));
+                let extras =
+                    (queued.id & HAS_EXTRAS != 0).then(|| *self.extras.front().expect("extras"));
                 let request = attempt(queued, extras).request;
                 Front {
                     request,
