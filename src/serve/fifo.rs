@@ -16,12 +16,10 @@ const CHUNK: usize = 256;
 /// The queue.
 #[derive(Clone, Debug)]
 pub(super) struct Fifo<T> {
-    /// Full chunks but the last, oldest first; each holds up to [`CHUNK`] entries.
+    /// Chunks, oldest first: each of [`CHUNK`] entries but the last, which is filling.
     chunks: VecDeque<Vec<T>>,
     /// Entries of the front chunk already taken out.
     head: usize,
-    /// Entries in the queue.
-    len: usize,
 }
 
 impl<T> Default for Fifo<T> {
@@ -29,7 +27,6 @@ impl<T> Default for Fifo<T> {
         Fifo {
             chunks: VecDeque::new(),
             head: 0,
-            len: 0,
         }
     }
 }
@@ -37,7 +34,9 @@ impl<T> Default for Fifo<T> {
 impl<T: Copy> Fifo<T> {
     /// Entries waiting.
     pub fn len(&self) -> usize {
-        self.len
+        self.chunks.back().map_or(0, |last| {
+            CHUNK * (self.chunks.len() - 1) + last.len() - self.head
+        })
     }
 
     /// Puts an entry at the back.
@@ -50,7 +49,6 @@ impl<T: Copy> Fifo<T> {
                 self.chunks.push_back(chunk);
             }
         }
-        self.len += 1;
     }
 
     /// The entry at the front.
@@ -64,7 +62,6 @@ impl<T: Copy> Fifo<T> {
         let chunk = self.chunks.front_mut()?;
         let entry = *chunk.get(self.head)?;
         self.head += 1;
-        self.len -= 1;
         if self.head == chunk.len() {
             self.head = 0;
             if self.chunks.len() == 1 {
@@ -76,9 +73,10 @@ impl<T: Copy> Fifo<T> {
         Some(entry)
     }
 
-    /// Takes the entries out, front first, as the iterator is read.
-    pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
-        std::iter::from_fn(move || self.pop_front())
+    /// Takes every entry out at once, and yields them front first.
+    pub fn drain(&mut self) -> impl Iterator<Item = T> + use<T> {
+        let Fifo { chunks, head } = std::mem::take(self);
+        chunks.into_iter().flatten().skip(head)
     }
 }
 
@@ -129,7 +127,8 @@ mod tests {
         let mut fifo = Fifo::default();
         fifo.push_back(1u8);
         fifo.push_back(2);
-        assert_eq!(fifo.drain().collect::<Vec<_>>(), [1, 2]);
+        assert_eq!((fifo.pop_front(), fifo.pop_front()), (Some(1), Some(2)));
+        assert_eq!((fifo.pop_front(), fifo.len()), (None, 0));
         assert_eq!(fifo.chunks.len(), 1);
         fifo.push_back(3);
         assert_eq!((fifo.front(), fifo.len()), (Some(&3), 1));

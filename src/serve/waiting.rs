@@ -120,16 +120,12 @@ impl Waiting {
 
     /// Takes every request out, front first.
     pub fn drain(&mut self) -> impl Iterator<Item = Sequence> + '_ {
-        let Waiting {
-            resumed,
-            fresh,
-            extras,
-        } = self;
-        let fresh = fresh.drain().map(move |queued| {
-            let own = (queued.id & HAS_EXTRAS != 0).then(|| extras.pop_front().expect("extras"));
+        let mut extras = self.extras.drain();
+        let fresh = self.fresh.drain().map(move |queued| {
+            let own = (queued.id & HAS_EXTRAS != 0).then(|| extras.next().expect("extras"));
             Sequence::new(attempt(queued, own))
         });
-        resumed.drain(..).chain(fresh)
+        self.resumed.drain(..).chain(fresh)
     }
 }
 
