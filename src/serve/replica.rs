@@ -235,7 +235,8 @@ pub struct Replica {
 }
 
 /// A run of decode steps that can follow the step just planned without the batch changing:
-/// every running sequence decodes one token a step, nothing can be admitted, no sequence
+/// every running sequence emits a token at the end of that step (a decoder, or one whose
+/// prompt the step finishes) and decodes one token a step after it, nothing can be admitted, no sequence
 /// completes before the run's last step ends, and the KV cache has the blocks the run takes.
 /// The planned step is step 1; steps 2 to `last` are the run's, and `last` is pushed further
 /// (up to the step before the first completion, while the free blocks last) only as the run
@@ -244,7 +245,9 @@ pub struct Replica {
 pub struct DecodeRun {
     /// Sequences decoding.
     pub sequences: u64,
-    /// Tokens of context the batch holds before step 1 (`Σ cᵢ`).
+    /// `Σ cᵢ`, where step `s` attends to `cᵢ + s − 1` cached tokens of sequence `i`: its
+    /// context before step 1 for a decoder, its prompt less one for a sequence whose prompt
+    /// step 1 finishes.
     pub cached: u64,
     /// The last step known to be part of the run, at least 2.
     pub last: u64,
@@ -574,15 +577,22 @@ impl Replica {
             run.cached = lock.context();
             lock.add_residues_now(&mut run.residues);
         }
+        // A sequence whose prompt step 1 finishes emits its first token with the decoders
+        // and decodes from step 2 on as if its context before step 1 were `known − 1`.
+        // Not with prefix caching: step 1's finish caches the prompt's blocks, which may
+        // give blocks back and lengthen the queue front's hit, so the front might join.
+        let prefills = self.prompts.is_none();
         for s in &self.running[members..] {
-            if s.scheduled != 1 || s.generated == 0 || s.known - s.computed != 1 {
+            let emits = s.scheduled > 0 && s.computed + u64::from(s.scheduled) == s.known;
+            if !emits || (s.scheduled > 1 || s.generated == 0) && !prefills {
                 return None;
             }
+            let context = s.known - 1;
             run.bound = run
                 .bound
                 .min(u64::from(s.request.output_tokens) - s.generated - 1);
-            run.cached += s.computed;
-            run.residues[block.rem(s.computed) as usize] += 1;
+            run.cached += context;
+            run.residues[block.rem(context) as usize] += 1;
         }
         // As long as the free blocks cover every step's growth, nothing is preempted.
         (run.extend(2) >= 2).then_some(run)
@@ -985,6 +995,41 @@ mod tests {
             replica.finish_step(now, log);
         }
         steps
+    }
+
+    #[test]
+    fn a_run_of_decode_steps_follows_the_step_that_finishes_a_prompt() {
+        let perf = PerfModel::new(&toy_setup(1, 1));
+        let mut log = Log::default();
+        let mut replica = Replica::new(config(Batching::Continuous, true), KvCache::new(16, 100));
+        // A: 19 prompt tokens and one decode step: 20 computed, 21 known, 2 generated.
+        replica.enqueue(request(0, 19, 40));
+        for now in 0..2 {
+            replica.start_step(SimTime(now), &perf, &mut log).unwrap();
+            replica.finish_step(SimTime(now + 1), &mut log);
+        }
+        // A prompt longer than the step's budget is not finished by it: no run.
+        let mut long = replica.clone();
+        long.enqueue(request(1, 100, 10));
+        long.start_step(SimTime(2), &perf, &mut log).unwrap();
+        assert_eq!(long.decode_run(), None);
+        // Step 1 decodes A and prefills B's 30 tokens whole; both decode from step 2, at
+        // 21 + 30 tokens of context, until the step before B's tenth token (step 10).
+        replica.enqueue(request(1, 30, 10));
+        replica.start_step(SimTime(2), &perf, &mut log).unwrap();
+        let mut run = replica.decode_run().expect("a run after the prefill");
+        assert_eq!(run.extend(100), 9);
+        assert_eq!(run.work(2).cached_context, 51);
+        // The scheduler plans the run's steps alike, and takes the blocks the run counts.
+        for step in 2..=9 {
+            replica.finish_step(SimTime(step + 1), &mut log);
+            let used = replica.kv().used_blocks();
+            let planned = replica
+                .start_step(SimTime(step + 1), &perf, &mut log)
+                .unwrap();
+            assert_eq!(planned.work, run.work(step), "step {step}");
+            assert_eq!(replica.kv().used_blocks() - used, run.new_blocks(step));
+        }
     }
 
     #[test]
