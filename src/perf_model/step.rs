@@ -132,7 +132,13 @@ pub struct PerfModel {
     overheads: Overheads,
     replica_peak: FlopsPerSec,
     replica_bandwidth: BytesPerSec,
+    /// `decode_parts[n − 1]`: the fixed part of a step of `n` tokens and `n` logits (a decode
+    /// step of `n` sequences), worked out once for `n` up to [`DECODE_PARTS`].
+    decode_parts: Vec<FixedPart>,
 }
+
+/// Batch sizes whose decode steps have their fixed part worked out in advance.
+const DECODE_PARTS: u64 = 512;
 
 /// How hard a step drives the replica's GPUs: achieved shares of their peaks.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -154,7 +160,7 @@ impl PerfModel {
         let eff = setup.efficiencies;
         let (matmul_peak, _) = setup.gpu.matmul_peak(setup.weights);
         let shape = ModelShape::of(&setup.model);
-        PerfModel {
+        let mut perf = PerfModel {
             kv_bytes_per_token: shape.kv_elements_per_token() * setup.kv_cache.bytes(),
             kv_share_per_rank: shape.kv_share_per_rank(setup.parallelism.tensor),
             shape,
@@ -169,7 +175,12 @@ impl PerfModel {
             overheads: setup.overheads,
             replica_peak: matmul_peak * f64::from(setup.parallelism.gpus()),
             replica_bandwidth: setup.gpu.memory_bandwidth * f64::from(setup.parallelism.gpus()),
-        }
+            decode_parts: Vec::new(),
+        };
+        perf.decode_parts = (1..=DECODE_PARTS)
+            .map(|n| perf.work_out_fixed_part(n, n))
+            .collect();
+        perf
     }
 
     /// KV-cache bytes one token occupies across the whole replica.
@@ -198,8 +209,17 @@ impl PerfModel {
     }
 
     /// The part of a step's cost that depends only on its tokens and logits, not on the
-    /// context it attends to: every step of a run of decode steps shares it.
+    /// context it attends to: every step of a run of decode steps shares it. Looked up for
+    /// decode steps of up to [`DECODE_PARTS`] sequences.
     pub fn fixed_part(&self, tokens: u64, logits: u64) -> FixedPart {
+        match tokens.checked_sub(1) {
+            Some(i) if tokens == logits && tokens <= DECODE_PARTS => self.decode_parts[i as usize],
+            _ => self.work_out_fixed_part(tokens, logits),
+        }
+    }
+
+    /// [`PerfModel::fixed_part`], worked out.
+    fn work_out_fixed_part(&self, tokens: u64, logits: u64) -> FixedPart {
         let s = &self.shape;
         let tokens = tokens as f64;
 
@@ -436,6 +456,19 @@ mod tests {
             model.step_with(&fixed, &StepWork::default()),
             StepCost::default()
         );
+    }
+
+    #[test]
+    fn decode_parts_looked_up_are_those_worked_out() {
+        let model = PerfModel::new(&setup(4, 1));
+        for n in [1, 2, 255, DECODE_PARTS] {
+            assert_eq!(model.fixed_part(n, n), model.work_out_fixed_part(n, n));
+        }
+        // Beyond the table, and for steps with a prefill, the part is worked out.
+        let n = DECODE_PARTS + 1;
+        assert_eq!(model.fixed_part(n, n).tokens, n as f64);
+        assert_eq!(model.fixed_part(900, 3), model.work_out_fixed_part(900, 3));
+        assert_ne!(model.fixed_part(900, 3), model.fixed_part(900, 900));
     }
 
     #[test]
