@@ -244,8 +244,6 @@ pub struct Recorder {
     pub(super) itl: LatencyStats,
     pub(super) e2e: LatencyStats,
     pub(super) counts: Counters,
-    /// The fleet's levels now.
-    pub(super) levels: Levels,
     /// The fleet's requests waiting, for their peak.
     waiting: PeakLevel,
     /// Changes of the waiting requests, when the fleet's peak is taken elsewhere
@@ -270,7 +268,6 @@ impl Recorder {
             itl: LatencyStats::default(),
             e2e: LatencyStats::default(),
             counts: Counters::default(),
-            levels: Levels::default(),
             waiting: PeakLevel::default(),
             waiting_log: None,
             replicas: vec![ReplicaRecord::default(); replicas],
@@ -406,10 +403,6 @@ impl Recorder {
         levels.running = add(levels.running, running);
         levels.kv_blocks = add(levels.kv_blocks, kv_blocks);
         record.peak_kv = record.peak_kv.max(levels.kv_blocks);
-        let fleet = &mut self.levels;
-        fleet.waiting = add(fleet.waiting, waiting);
-        fleet.running = add(fleet.running, running);
-        fleet.kv_blocks = add(fleet.kv_blocks, kv_blocks);
         if waiting != 0 {
             self.waiting.change(at, waiting);
             if let Some(log) = &mut self.waiting_log {
@@ -448,6 +441,17 @@ impl Recorder {
             sums.kv_blocks_s += levels.kv_blocks as f64 * dt;
         }
         record.since_s = record.since_s.max(t);
+    }
+
+    /// The fleet's levels now: its replicas' together.
+    pub(super) fn levels(&self) -> Levels {
+        let mut fleet = Levels::default();
+        for record in &self.replicas {
+            fleet.waiting += record.levels.waiting;
+            fleet.running += record.levels.running;
+            fleet.kv_blocks += record.levels.kv_blocks;
+        }
+        fleet
     }
 
     /// The most requests waiting in the fleet at once.
@@ -490,9 +494,6 @@ impl Recorder {
         self.itl.merge(&part.itl);
         self.e2e.merge(&part.e2e);
         self.counts += part.counts;
-        self.levels.waiting += part.levels.waiting;
-        self.levels.running += part.levels.running;
-        self.levels.kv_blocks += part.levels.kv_blocks;
         self.replicas.extend(part.replicas);
         if let (Some(log), Some(more)) = (&mut self.completions, part.completions) {
             log.extend(more);

@@ -226,6 +226,7 @@ impl RunSummary {
         let idle_j = c.idle_power_w * on_s;
         let gpu_j = idle_j + total(|b| b.active_energy_j);
         let running_mean = total(|b| b.running_s) / horizon_s;
+        let levels = r.levels();
         let gpu_time_s = c.gpus as f64 * on_s;
         RunSummary {
             requests: RequestCounts {
@@ -236,8 +237,8 @@ impl RunSummary {
                 rejected_step_budget: n.rejected_budget,
                 failed: n.failed,
                 retries: n.retries,
-                in_flight: r.levels.waiting + r.levels.running,
-                waiting_at_horizon: r.levels.waiting,
+                in_flight: levels.waiting + levels.running,
+                waiting_at_horizon: levels.waiting,
                 preemptions: n.preemptions,
             },
             throughput: Throughput {

@@ -1,6 +1,7 @@
 //! Runs of decode steps as one event ([`Stepping::Runs`]).
 //!
-//! When a replica's planned step only decodes and the batch cannot change for a while (see
+//! When every sequence of a replica's planned step emits a token (it decodes, or the step
+//! finishes its prompt) and the batch cannot change for a while (see
 //! [`DecodeRun`]), the steps after it are not events: one event is put at the end of a later
 //! step of the run, and each step's effects — its power and activity, the KV blocks it takes,
 //! the tokens it sends down the replica's edge stream, the gaps between them — are applied in
@@ -11,7 +12,7 @@
 //! Step one is planned and finished as a single step, and so is the step after the run, so
 //! every change of the batch goes through the one scheduler.
 
-use super::{Event, Simulation, levels_of};
+use super::{Event, Simulation};
 use crate::engine::Stepping;
 use crate::engine::time::SimTime;
 use crate::fleet::RouterPolicy;
@@ -251,9 +252,8 @@ impl Simulation<'_> {
             None => self.perf.step_with(&fixed, &work),
         };
         if blocks > 0 {
-            let before = levels_of(&self.slots[index].replica);
             self.slots[index].replica.take_run_blocks(blocks);
-            self.note_level_change(start, index, before);
+            self.note_levels(start, index, (0, 0, blocks as i64));
         }
         let end = step_end(start, &cost);
         let planned = PlannedStep {

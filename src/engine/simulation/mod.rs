@@ -551,16 +551,22 @@ impl Simulation<'_> {
         }
     }
 
+    /// Notes replica `index`'s levels as changed at `now` from `before`, if they did.
     fn note_level_change(&mut self, now: SimTime, index: usize, before: (i64, i64, i64)) {
         let after = levels_of(&self.slots[index].replica);
         if after != before {
-            let (waiting, running, kv) =
-                (after.0 - before.0, after.1 - before.1, after.2 - before.2);
-            self.recorder
-                .change_levels(index, now, waiting, running, kv);
-            if let Some(scaler) = &mut self.scaler {
-                scaler.levels_changed(now, waiting + running, kv);
-            }
+            let delta = (after.0 - before.0, after.1 - before.1, after.2 - before.2);
+            self.note_levels(now, index, delta);
+        }
+    }
+
+    /// Replica `index`'s requests waiting, running and KV blocks change at `now` by `delta`.
+    fn note_levels(&mut self, now: SimTime, index: usize, delta: (i64, i64, i64)) {
+        let (waiting, running, kv) = delta;
+        self.recorder
+            .change_levels(index, now, waiting, running, kv);
+        if let Some(scaler) = &mut self.scaler {
+            scaler.levels_changed(now, waiting + running, kv);
         }
     }
 }
