@@ -11,7 +11,7 @@
 use super::ExactSum;
 use super::latency::LatencyStats;
 use super::summary::{Capacity, RunSummary, TimeSeriesRow};
-use super::timeseries::{BinSums, TimeSeries};
+use super::timeseries::{BinFinder, BinSums, TimeSeries};
 use crate::engine::time::SimTime;
 use crate::serve::{Observer, PlannedStep, PrefixLookup, Rejection};
 use crate::units::{Seconds, Watts};
@@ -68,6 +68,8 @@ struct ReplicaRecord {
     bin: usize,
     /// Its sums not yet added to that bin.
     sums: BinSums,
+    /// The bins of its times.
+    finder: BinFinder,
     /// Bytes its tensor-parallel all-reduces carried.
     tensor_link_bytes: f64,
     /// Bytes its pipeline hand-offs carried.
@@ -360,13 +362,17 @@ impl Recorder {
         let record = &mut self.replicas[replica];
         record.tensor_link_bytes += step.cost.tensor_link_bytes.0;
         record.pipeline_link_bytes += step.cost.pipeline_link_bytes.0;
-        self.series.at(t0).prefill_tokens += step.prefill_tokens;
+        let first = record.finder.index_at(&self.series, t0);
+        if step.prefill_tokens > 0 {
+            self.series.bin_mut(first).prefill_tokens += step.prefill_tokens;
+        }
         if duration <= 0.0 {
             return;
         }
         let (flops, bytes) = (step.cost.flops.0, step.cost.memory_bytes.0);
-        for (bin, dt) in self.series.spans(t0, t1) {
-            let share = dt / duration;
+        for (bin, dt) in self.series.spans_from(first, t0, t1) {
+            // The same bits as the division, which a step within one bin need not make.
+            let share = if dt == duration { 1.0 } else { dt / duration };
             let sums = record.sums(&mut self.series, bin);
             sums.gpu_busy_s += gpus * dt;
             sums.flops += flops * share;
@@ -379,11 +385,10 @@ impl Recorder {
     /// users at `at`.
     pub fn output_tokens(&mut self, replica: usize, at: SimTime, tokens: u64, bytes: f64) {
         self.counts.output_tokens += tokens;
-        let bin = self.series.index_at(at.secs());
+        let record = &mut self.replicas[replica];
+        let bin = record.finder.index_at(&self.series, at.secs());
         self.series.bin_mut(bin).output_tokens += tokens;
-        self.replicas[replica]
-            .sums(&mut self.series, bin)
-            .egress_bytes += bytes;
+        record.sums(&mut self.series, bin).egress_bytes += bytes;
     }
 
     /// Replica `replica`'s levels change at `at` by the given amounts.
@@ -434,7 +439,8 @@ impl Recorder {
     fn integrate_replica(&mut self, replica: usize, t: f64) {
         let record = &mut self.replicas[replica];
         let levels = record.levels;
-        for (bin, dt) in self.series.spans(record.since_s, t) {
+        let first = record.finder.index_at(&self.series, record.since_s);
+        for (bin, dt) in self.series.spans_from(first, record.since_s, t) {
             let sums = record.sums(&mut self.series, bin);
             sums.waiting_s += levels.waiting as f64 * dt;
             sums.running_s += levels.running as f64 * dt;

@@ -163,9 +163,21 @@ impl TimeSeries {
     /// The bins that `[start, end)` overlaps after clipping to the horizon, with the seconds
     /// of overlap: pairs of (bin index, seconds).
     pub fn spans(&self, start: f64, end: f64) -> impl Iterator<Item = (usize, f64)> + use<> {
+        self.spans_from(self.index_at(start), start, end)
+    }
+
+    /// [`TimeSeries::spans`], given `index`, the bin containing `start` (from
+    /// [`TimeSeries::index_at`] or a [`BinFinder`]).
+    pub fn spans_from(
+        &self,
+        index: usize,
+        start: f64,
+        end: f64,
+    ) -> impl Iterator<Item = (usize, f64)> + use<> {
+        debug_assert_eq!(index, self.index_at(start));
         let (interval, bins) = (self.interval_s, self.bins.len());
         let end = end.min(self.horizon_s);
-        let mut index = ((start / interval) as usize).min(bins - 1);
+        let mut index = index;
         let mut from = start;
         std::iter::from_fn(move || {
             if from >= end || index >= bins {
@@ -177,6 +189,43 @@ impl TimeSeries {
             index += 1;
             Some(span)
         })
+    }
+}
+
+/// Finds the bins of times that mostly come in order, without a division for each: the
+/// times seen in one bin, from `lo` to `hi`, bound an interval of times all in that bin,
+/// since the bin index never falls as the time grows.
+#[derive(Clone, Copy, Debug)]
+pub struct BinFinder {
+    bin: usize,
+    lo: f64,
+    hi: f64,
+}
+
+impl Default for BinFinder {
+    /// Knows no time yet.
+    fn default() -> BinFinder {
+        BinFinder {
+            bin: 0,
+            lo: f64::INFINITY,
+            hi: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl BinFinder {
+    /// [`TimeSeries::index_at`] of `t` in `series`.
+    pub fn index_at(&mut self, series: &TimeSeries, t: f64) -> usize {
+        if self.lo <= t && t <= self.hi {
+            return self.bin;
+        }
+        let bin = series.index_at(t);
+        if bin == self.bin {
+            (self.lo, self.hi) = (self.lo.min(t), self.hi.max(t));
+        } else {
+            *self = BinFinder { bin, lo: t, hi: t };
+        }
+        bin
     }
 }
 
@@ -200,5 +249,33 @@ mod tests {
             1,
             "late events land in the last bin"
         );
+    }
+
+    #[test]
+    fn a_bin_finder_agrees_with_the_division_in_and_out_of_order() {
+        let series = TimeSeries::new(0.1, 1.0);
+        let mut finder = BinFinder::default();
+        let times = [
+            0.0,
+            0.05,
+            0.1,
+            0.3,
+            0.29999999999999993,
+            0.3,
+            0.7,
+            0.2,
+            0.95,
+            1.0,
+            7.0,
+        ];
+        for t in times
+            .into_iter()
+            .chain((0..3000).map(|i| f64::from(i) * 3.3e-4))
+        {
+            assert_eq!(finder.index_at(&series, t), series.index_at(t), "{t}");
+        }
+        let spans: Vec<_> = series.spans_from(2, 0.25, 0.42).collect();
+        assert_eq!(spans, series.spans(0.25, 0.42).collect::<Vec<_>>());
+        assert_eq!(spans.len(), 3);
     }
 }
