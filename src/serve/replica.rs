@@ -236,8 +236,9 @@ pub struct Replica {
 
 /// A run of decode steps that can follow the step just planned without the batch changing:
 /// every running sequence emits a token at the end of that step (a decoder, or one whose
-/// prompt the step finishes) and decodes one token a step after it, nothing can be admitted, no sequence
-/// completes before the run's last step ends, and the KV cache has the blocks the run takes.
+/// prompt the step finishes) and decodes one token a step after it, nothing can be admitted,
+/// no sequence completes before the run's last step ends, and the KV cache has the blocks the
+/// run takes.
 /// The planned step is step 1; steps 2 to `last` are the run's, and `last` is pushed further
 /// (up to the step before the first completion, while the free blocks last) only as the run
 /// gets there, so a run cut short costs nothing for the steps it never ran.
@@ -581,10 +582,11 @@ impl Replica {
         // and decodes from step 2 on as if its context before step 1 were `known − 1`.
         // Not with prefix caching: step 1's finish caches the prompt's blocks, which may
         // give blocks back and lengthen the queue front's hit, so the front might join.
-        let prefills = self.prompts.is_none();
+        let prompts_may_finish = self.prompts.is_none();
         for s in &self.running[members..] {
             let emits = s.scheduled > 0 && s.computed + u64::from(s.scheduled) == s.known;
-            if !emits || (s.scheduled > 1 || s.generated == 0) && !prefills {
+            let decodes = s.scheduled == 1 && s.generated > 0;
+            if !emits || !(decodes || prompts_may_finish) {
                 return None;
             }
             let context = s.known - 1;
