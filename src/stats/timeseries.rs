@@ -170,14 +170,13 @@ impl TimeSeries {
     /// [`TimeSeries::index_at`] or a [`BinFinder`]).
     pub fn spans_from(
         &self,
-        index: usize,
+        mut index: usize,
         start: f64,
         end: f64,
     ) -> impl Iterator<Item = (usize, f64)> + use<> {
         debug_assert_eq!(index, self.index_at(start));
         let (interval, bins) = (self.interval_s, self.bins.len());
         let end = end.min(self.horizon_s);
-        let mut index = index;
         let mut from = start;
         std::iter::from_fn(move || {
             if from >= end || index >= bins {
