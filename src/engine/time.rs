@@ -1,7 +1,7 @@
 //! Simulated time as integer nanoseconds: exact to add and compare, the same on every
 //! machine, and ample for centuries of simulated time in a `u64`.
 
-use crate::units::{Seconds, round_to_u64};
+use crate::units::{Seconds, round_to_u64, u64_to_f64};
 use std::fmt;
 use std::ops::{Add, Sub};
 
@@ -23,12 +23,12 @@ impl SimTime {
 
     /// This time in seconds.
     pub fn secs(self) -> f64 {
-        self.0 as f64 / TICKS_PER_SECOND
+        u64_to_f64(self.0) / TICKS_PER_SECOND
     }
 
     /// The span from `earlier` to `self` in seconds (zero if `earlier` is later).
     pub fn since(self, earlier: SimTime) -> Seconds {
-        Seconds(self.0.saturating_sub(earlier.0) as f64 / TICKS_PER_SECOND)
+        Seconds(u64_to_f64(self.0.saturating_sub(earlier.0)) / TICKS_PER_SECOND)
     }
 }
 

@@ -11,7 +11,7 @@
 //! above 1 it says the link is oversubscribed. Egress bytes are what the provider bills.
 
 use crate::stats::ExactSum;
-use crate::units::{Bytes, BytesPerSec, Seconds};
+use crate::units::{Bytes, BytesPerSec, Seconds, u64_to_f64};
 
 /// The edge link a scenario gets when it sets none: 100 Gb/s each way, no latency (latencies
 /// are measured at the datacenter edge), about 4 bytes of text per prompt token ("one token
@@ -119,7 +119,7 @@ impl EdgeLink {
     /// users.
     pub fn response(&mut self, replica: usize, now_s: f64, tokens: u64) -> f64 {
         let c = &self.config;
-        let bytes = c.response_bytes_per_token * tokens as f64;
+        let bytes = c.response_bytes_per_token * u64_to_f64(tokens);
         self.egress[replica].send(now_s, bytes, c.bandwidth, c.latency)
     }
 }

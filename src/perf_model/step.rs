@@ -11,7 +11,7 @@
 
 use super::shape::ModelShape;
 use crate::catalog::{Gpu, Model, Precision};
-use crate::units::{Bytes, BytesPerSec, Flops, FlopsPerSec, Seconds};
+use crate::units::{Bytes, BytesPerSec, Flops, FlopsPerSec, Seconds, u64_to_f64};
 
 /// Bytes per activation element exchanged between ranks and stages (bf16).
 const ACTIVATION_BYTES: f64 = 2.0;
@@ -292,8 +292,8 @@ impl PerfModel {
 
         // Attention: read the cached context, write the new tokens' KV entries.
         let attention_flops =
-            s.layers * s.attention_flops_per_pair_layer * work.attention_pairs as f64;
-        let kv_bytes = self.kv_bytes_per_token * (work.cached_context as f64 + fixed.tokens);
+            s.layers * s.attention_flops_per_pair_layer * u64_to_f64(work.attention_pairs);
+        let kv_bytes = self.kv_bytes_per_token * (u64_to_f64(work.cached_context) + fixed.tokens);
         let kv_bytes_per_rank = kv_bytes * self.kv_share_per_rank;
         let attention_time = roofline(
             attention_flops / self.tp,

@@ -14,7 +14,7 @@ use super::summary::{Capacity, RunSummary, TimeSeriesRow};
 use super::timeseries::{BinFinder, BinSums, TimeSeries};
 use crate::engine::time::SimTime;
 use crate::serve::{Observer, PlannedStep, PrefixLookup, Rejection};
-use crate::units::{Seconds, Watts};
+use crate::units::{Seconds, Watts, u64_to_f64};
 use crate::workload::Request;
 use serde::{Deserialize, Serialize};
 
@@ -442,9 +442,9 @@ impl Recorder {
         let first = record.finder.index_at(&self.series, record.since_s);
         for (bin, dt) in self.series.spans_from(first, record.since_s, t) {
             let sums = record.sums(&mut self.series, bin);
-            sums.waiting_s += levels.waiting as f64 * dt;
-            sums.running_s += levels.running as f64 * dt;
-            sums.kv_blocks_s += levels.kv_blocks as f64 * dt;
+            sums.waiting_s += u64_to_f64(levels.waiting) * dt;
+            sums.running_s += u64_to_f64(levels.running) * dt;
+            sums.kv_blocks_s += u64_to_f64(levels.kv_blocks) * dt;
         }
         record.since_s = record.since_s.max(t);
     }

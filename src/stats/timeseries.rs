@@ -4,6 +4,7 @@
 //! bin is the same whatever the order its terms came in.
 
 use super::ExactSum;
+use crate::units::u64_to_f64;
 
 /// What one interval accumulates.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -132,7 +133,7 @@ impl TimeSeries {
 
     /// Start and width of bin `index` in seconds.
     pub fn span(&self, index: usize) -> (f64, f64) {
-        let start = index as f64 * self.interval_s;
+        let start = u64_to_f64(index as u64) * self.interval_s;
         (start, (start + self.interval_s).min(self.horizon_s) - start)
     }
 
@@ -182,7 +183,7 @@ impl TimeSeries {
             if from >= end || index >= bins {
                 return None;
             }
-            let bin_end = ((index + 1) as f64 * interval).min(end);
+            let bin_end = (u64_to_f64(index as u64 + 1) * interval).min(end);
             let span = (index, bin_end - from);
             from = bin_end;
             index += 1;

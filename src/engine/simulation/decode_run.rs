@@ -19,6 +19,7 @@ use crate::fleet::RouterPolicy;
 use crate::fleet::autoscaler::ScaleTarget;
 use crate::perf_model::{FixedPart, StepCost};
 use crate::serve::{DecodeRun, Observer, PlannedStep};
+use crate::units::u64_to_f64;
 
 /// A run in flight: where its settling stands.
 #[derive(Clone, Debug)]
@@ -232,7 +233,7 @@ impl Simulation<'_> {
         let (end, tokens, last_seen) = (run.end, run.plan.sequences, run.last_seen);
         let seen = SimTime::from_secs(self.edge.response(index, end.secs(), tokens)).max(end);
         self.recorder.inter_token(seen - last_seen, tokens);
-        let bytes = self.scenario.edge.response_bytes_per_token * tokens as f64;
+        let bytes = self.scenario.edge.response_bytes_per_token * u64_to_f64(tokens);
         self.recorder.output_tokens(index, seen, tokens, bytes);
         self.slots[index].run.as_mut().expect("a run").last_seen = seen;
     }
