@@ -59,11 +59,16 @@ impl Direction {
         bandwidth: BytesPerSec,
         latency: Seconds,
     ) -> f64 {
-        let transfer = bytes / bandwidth.0;
+        self.carry(now_s, bytes, bytes / bandwidth.0) + latency.0
+    }
+
+    /// Sends `bytes` offered at `now_s` that take `transfer` seconds to send; returns when
+    /// their last byte has left.
+    fn carry(&mut self, now_s: f64, bytes: f64, transfer: f64) -> f64 {
         self.free_at_s = self.free_at_s.max(now_s) + transfer;
         self.bytes += bytes;
         self.busy_s += transfer;
-        self.free_at_s + latency.0
+        self.free_at_s
     }
 
     /// Bytes carried.
@@ -118,9 +123,40 @@ impl EdgeLink {
     /// When `tokens` tokens that replica `replica` emitted together at `now_s` reach their
     /// users.
     pub fn response(&mut self, replica: usize, now_s: f64, tokens: u64) -> f64 {
+        self.responses(replica, tokens).send(now_s)
+    }
+
+    /// Replica `replica`'s stream out, for messages of `tokens` tokens each (the steps of a
+    /// run of decode steps): their size and transfer time are worked out once.
+    pub fn responses(&mut self, replica: usize, tokens: u64) -> Responses<'_> {
         let c = &self.config;
         let bytes = c.response_bytes_per_token * u64_to_f64(tokens);
-        self.egress[replica].send(now_s, bytes, c.bandwidth, c.latency)
+        Responses {
+            stream: &mut self.egress[replica],
+            bytes,
+            transfer: bytes / c.bandwidth.0,
+            latency_s: c.latency.0,
+        }
+    }
+}
+
+/// A replica's stream out, sending messages of one size ([`EdgeLink::responses`]).
+pub struct Responses<'a> {
+    stream: &'a mut Direction,
+    bytes: f64,
+    transfer: f64,
+    latency_s: f64,
+}
+
+impl Responses<'_> {
+    /// When a message offered at `now_s` reaches its users, in seconds.
+    pub fn send(&mut self, now_s: f64) -> f64 {
+        self.stream.carry(now_s, self.bytes, self.transfer) + self.latency_s
+    }
+
+    /// Bytes of each message.
+    pub fn bytes(&self) -> f64 {
+        self.bytes
     }
 }
 

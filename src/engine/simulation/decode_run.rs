@@ -12,14 +12,18 @@
 //! Step one is planned and finished as a single step, and so is the step after the run, so
 //! every change of the batch goes through the one scheduler.
 
-use super::{Event, Simulation};
+use super::scaling::Scaler;
+use super::{Event, Simulation, note_levels, record_step};
 use crate::engine::Stepping;
 use crate::engine::time::SimTime;
 use crate::fleet::RouterPolicy;
 use crate::fleet::autoscaler::ScaleTarget;
-use crate::perf_model::{FixedPart, StepCost};
-use crate::serve::{DecodeRun, Observer, PlannedStep};
-use crate::units::u64_to_f64;
+use crate::fleet::edge::Responses;
+use crate::perf_model::{FixedPart, PerfModel, StepCost};
+use crate::scenario::Scenario;
+use crate::serve::{DecodeRun, Observer, PlannedStep, Replica};
+use crate::stats::Recorder;
+use std::collections::VecDeque;
 
 /// A run in flight: where its settling stands.
 #[derive(Clone, Debug)]
@@ -27,12 +31,9 @@ pub(super) struct RunState {
     plan: DecodeRun,
     /// What every step of the run costs whatever its context (the same tokens each step).
     fixed: FixedPart,
-    /// The step whose finish (or start) comes next.
+    /// The step in flight, whose finish comes next (unless `done`).
     step: u64,
-    /// Whether that step's finish is next (else its start).
-    finish_next: bool,
-    /// Start and end of `step`.
-    start: SimTime,
+    /// When it ends.
     end: SimTime,
     /// When the last finished step's tokens reached their users.
     last_seen: SimTime,
@@ -70,15 +71,10 @@ impl Simulation<'_> {
             )
     }
 
-    /// After step one of replica `index` was planned at `now` to end at `end`: starts a run
-    /// if one can follow, putting one event at its end; returns whether it did.
-    pub(super) fn start_run(
-        &mut self,
-        now: SimTime,
-        index: usize,
-        end: SimTime,
-        emits: u32,
-    ) -> bool {
+    /// After step one of replica `index` was planned to end at `end`, emitting `emits`
+    /// tokens: starts a run if one can follow, putting one event at its end; returns whether
+    /// it did.
+    pub(super) fn start_run(&mut self, index: usize, end: SimTime, emits: u32) -> bool {
         let Some(mut plan) = self.slots[index].replica.decode_run() else {
             return false;
         };
@@ -89,8 +85,6 @@ impl Simulation<'_> {
             plan,
             fixed,
             step: 1,
-            finish_next: true,
-            start: now,
             end,
             last_seen: SimTime::ZERO,
             first_emits: emits,
@@ -106,7 +100,7 @@ impl Simulation<'_> {
     fn schedule_run_event(&mut self, index: usize, to: u64) {
         let slot = &mut self.slots[index];
         let run = slot.run.as_mut().expect("a run");
-        debug_assert!(run.finish_next && to >= run.step);
+        debug_assert!(!run.done && to >= run.step);
         let mut end = run.end;
         // The costs of the steps between the one in flight and `scheduled_to` are known.
         let known = run.scheduled_to.max(run.step);
@@ -129,34 +123,42 @@ impl Simulation<'_> {
     }
 
     /// Applies the effects of replica `index`'s run that happen at or before `until`, in
-    /// order; stops after its last step's finish.
+    /// order; stops after its last step's finish. A step starts as the one before it
+    /// finishes, so the steps are settled as pairs: a finish, then the next step's start.
     pub(super) fn settle(&mut self, index: usize, until: SimTime) {
-        loop {
-            let Some(run) = self.slots[index].run.as_ref().filter(|r| !r.done) else {
-                return;
-            };
-            let at = if run.finish_next { run.end } else { run.start };
-            if at > until {
+        let due = |run: &RunState| !run.done && run.end <= until;
+        let Some(run) = self.slots[index].run.as_ref().filter(|r| due(r)) else {
+            return;
+        };
+        if run.step == 1 {
+            self.finish_first_step(index);
+            if !self.settling(index).start_next() {
                 return;
             }
-            if run.finish_next {
-                let (step, last) = (run.step, run.plan.last);
-                if step == 1 {
-                    self.finish_first_step(index);
-                } else {
-                    self.finish_run_step(index);
-                }
-                let run = self.slots[index].run.as_mut().expect("a run");
-                if step == last && run.plan.extend(step + 1) == step {
-                    run.done = true;
-                    return;
-                }
-                run.step += 1;
-                run.finish_next = false;
-                run.start = run.end;
-            } else {
-                self.start_run_step(index);
+        }
+        let mut settling = self.settling(index);
+        while due(settling.run) {
+            settling.finish_step();
+            if !settling.start_next() {
+                return;
             }
+        }
+    }
+
+    /// The parts of the simulation that settling replica `index`'s run reads and changes.
+    fn settling(&mut self, index: usize) -> Settling<'_> {
+        let slot = &mut self.slots[index];
+        let run = slot.run.as_mut().expect("a run");
+        Settling {
+            index,
+            responses: self.edge.responses(index, run.plan.sequences),
+            run,
+            replica: &mut slot.replica,
+            costs: &mut slot.run_costs,
+            recorder: &mut self.recorder,
+            scaler: &mut self.scaler,
+            scenario: self.scenario,
+            perf: &self.perf,
         }
     }
 
@@ -169,7 +171,7 @@ impl Simulation<'_> {
         self.settle(index, now);
         let slot = &mut self.slots[index];
         let run = slot.run.as_mut().expect("a run");
-        debug_assert!(run.finish_next && run.end > now);
+        debug_assert!(!run.done && run.end > now);
         run.plan.end_at(run.step);
         if run.scheduled_to > run.step {
             slot.epoch += 1;
@@ -226,35 +228,60 @@ impl Simulation<'_> {
         slot.replica.continue_run();
         slot.run.as_mut().expect("a run").last_seen = seen;
     }
+}
 
+/// Replica `index`'s run being settled, and what settling it reads and changes: the steps
+/// after the first, in a loop that keeps them at hand.
+struct Settling<'s> {
+    index: usize,
+    run: &'s mut RunState,
+    replica: &'s mut Replica,
+    /// The run's steps' costs worked out ahead.
+    costs: &'s mut VecDeque<StepCost>,
+    /// The replica's stream out, for a step's tokens.
+    responses: Responses<'s>,
+    recorder: &'s mut Recorder,
+    scaler: &'s mut Option<Scaler>,
+    scenario: &'s Scenario,
+    perf: &'s PerfModel,
+}
+
+impl Settling<'_> {
     /// A later step of the run finishes: every sequence emits a token.
-    fn finish_run_step(&mut self, index: usize) {
-        let run = self.slots[index].run.as_ref().expect("a run");
-        let (end, tokens, last_seen) = (run.end, run.plan.sequences, run.last_seen);
-        let seen = SimTime::from_secs(self.edge.response(index, end.secs(), tokens)).max(end);
-        self.recorder.inter_token(seen - last_seen, tokens);
-        let bytes = self.scenario.edge.response_bytes_per_token * u64_to_f64(tokens);
-        self.recorder.output_tokens(index, seen, tokens, bytes);
-        self.slots[index].run.as_mut().expect("a run").last_seen = seen;
+    fn finish_step(&mut self) {
+        let run = &mut *self.run;
+        let (end, tokens) = (run.end, run.plan.sequences);
+        let seen = SimTime::from_secs(self.responses.send(end.secs())).max(end);
+        self.recorder.inter_token(seen - run.last_seen, tokens);
+        let bytes = self.responses.bytes();
+        self.recorder.output_tokens(self.index, seen, tokens, bytes);
+        run.last_seen = seen;
     }
 
-    /// A later step of the run starts: it takes its KV blocks and is priced.
-    fn start_run_step(&mut self, index: usize) {
-        let run = self.slots[index].run.as_ref().expect("a run");
-        let (step, start, fixed) = (run.step, run.start, run.fixed);
-        let blocks = run.plan.new_blocks(step);
-        let work = run.plan.work(step);
+    /// The step in flight has finished: the next one starts (it takes its KV blocks and is
+    /// priced), unless that was the run's last step. Returns whether one started.
+    fn start_next(&mut self) -> bool {
+        let run = &mut *self.run;
+        if run.step == run.plan.last && run.plan.extend(run.step + 1) == run.step {
+            run.done = true;
+            return false;
+        }
+        run.step += 1;
+        let start = run.end;
+        let blocks = run.plan.new_blocks(run.step);
+        let work = run.plan.work(run.step);
         // Worked out when the run's event was put, unless the step starts as the event comes.
-        let cost = match self.slots[index].run_costs.pop_front() {
+        let cost = match self.costs.pop_front() {
             Some(cost) => {
                 debug_assert_eq!(cost, self.perf.step(&work));
                 cost
             }
-            None => self.perf.step_with(&fixed, &work),
+            None => self.perf.step_with(&run.fixed, &work),
         };
         if blocks > 0 {
-            self.slots[index].replica.take_run_blocks(blocks);
-            self.note_levels(start, index, (0, 0, blocks as i64));
+            self.replica.take_run_blocks(blocks);
+            let delta = (0, 0, blocks as i64);
+            note_levels(self.recorder, self.scaler, start, self.index, delta);
         }
         let end = step_end(start, &cost);
         let planned = PlannedStep {
@@ -262,9 +289,9 @@ impl Simulation<'_> {
             cost,
             prefill_tokens: 0,
         };
-        self.record_step(index, start, end, &planned);
-        let run = self.slots[index].run.as_mut().expect("a run");
+        let span = (self.index, start, end);
+        record_step(self.recorder, self.scenario, self.perf, span, &planned);
         run.end = end;
-        run.finish_next = true;
+        true
     }
 }

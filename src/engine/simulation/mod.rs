@@ -448,7 +448,7 @@ impl Simulation<'_> {
         let end = step_end(now, &step.cost);
         self.record_step(index, now, end, &step);
         let emits = step.work.logits as u32;
-        if self.runs && self.start_run(now, index, end, emits) {
+        if self.runs && self.start_run(index, end, emits) {
             return;
         }
         let replica = index as u32;
@@ -479,11 +479,13 @@ impl Simulation<'_> {
 
     /// Records replica `index`'s step's activity and power from `start` to `end`.
     fn record_step(&mut self, index: usize, start: SimTime, end: SimTime, step: &PlannedStep) {
-        let power = self.scenario.gpu_power;
-        let above_idle = power.power(self.perf.activity(&step.cost, end - start)) - power.idle;
-        let gpus = self.scenario.replica.parallelism.gpus();
-        self.recorder
-            .step(index, start, end, gpus, step, above_idle);
+        record_step(
+            &mut self.recorder,
+            self.scenario,
+            &self.perf,
+            (index, start, end),
+            step,
+        );
     }
 
     /// A part fails: the replicas on it go down and their requests are retried elsewhere.
@@ -562,12 +564,36 @@ impl Simulation<'_> {
 
     /// Replica `index`'s requests waiting, running and KV blocks change at `now` by `delta`.
     fn note_levels(&mut self, now: SimTime, index: usize, delta: (i64, i64, i64)) {
-        let (waiting, running, kv) = delta;
-        self.recorder
-            .change_levels(index, now, waiting, running, kv);
-        if let Some(scaler) = &mut self.scaler {
-            scaler.levels_changed(now, waiting + running, kv);
-        }
+        note_levels(&mut self.recorder, &mut self.scaler, now, index, delta);
+    }
+}
+
+/// [`Simulation::record_step`], on the parts of the simulation it uses: replica `index`'s
+/// step ran from `start` to `end`.
+fn record_step(
+    recorder: &mut Recorder,
+    scenario: &Scenario,
+    perf: &PerfModel,
+    (index, start, end): (usize, SimTime, SimTime),
+    step: &PlannedStep,
+) {
+    let power = scenario.gpu_power;
+    let above_idle = power.power(perf.activity(&step.cost, end - start)) - power.idle;
+    let gpus = scenario.replica.parallelism.gpus();
+    recorder.step(index, start, end, gpus, step, above_idle);
+}
+
+/// [`Simulation::note_levels`], on the parts of the simulation it uses.
+fn note_levels(
+    recorder: &mut Recorder,
+    scaler: &mut Option<Scaler>,
+    now: SimTime,
+    index: usize,
+    (waiting, running, kv): (i64, i64, i64),
+) {
+    recorder.change_levels(index, now, waiting, running, kv);
+    if let Some(scaler) = scaler {
+        scaler.levels_changed(now, waiting + running, kv);
     }
 }
 
