@@ -133,7 +133,7 @@ impl TimeSeries {
 
     /// Start and width of bin `index` in seconds.
     pub fn span(&self, index: usize) -> (f64, f64) {
-        let start = u64_to_f64(index as u64) * self.interval_s;
+        let start = index as f64 * self.interval_s;
         (start, (start + self.interval_s).min(self.horizon_s) - start)
     }
 

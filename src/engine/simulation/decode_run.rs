@@ -130,13 +130,14 @@ impl Simulation<'_> {
         let Some(run) = self.slots[index].run.as_ref().filter(|r| due(r)) else {
             return;
         };
-        if run.step == 1 {
+        let first = run.step == 1;
+        if first {
             self.finish_first_step(index);
-            if !self.settling(index).start_next() {
-                return;
-            }
         }
         let mut settling = self.settling(index);
+        if first && !settling.start_next() {
+            return;
+        }
         while due(settling.run) {
             settling.finish_step();
             if !settling.start_next() {
