@@ -323,7 +323,7 @@ impl PerfModel {
 
 /// What a step's cost owes to its tokens and logits alone: its matrix products, its LM head,
 /// its collectives and hand-offs, as (time, FLOPs, bytes) or (time, bytes).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FixedPart {
     tokens: f64,
     matmul: (f64, f64, f64),

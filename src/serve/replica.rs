@@ -240,8 +240,8 @@ pub struct Replica {
 /// no sequence completes before the run's last step ends, and the KV cache has the blocks the
 /// run takes.
 /// The planned step is step 1; steps 2 to `last` are the run's, and `last` is pushed further
-/// (up to the step before the first completion, while the free blocks last) only as the run
-/// gets there, so a run cut short costs nothing for the steps it never ran.
+/// (up to the first step that completes a sequence, while the free blocks last) only as the
+/// run gets there, so a run cut short costs nothing for the steps it never ran.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeRun {
     /// Sequences decoding.
@@ -252,8 +252,10 @@ pub struct DecodeRun {
     pub cached: u64,
     /// The last step known to be part of the run, at least 2.
     pub last: u64,
-    /// No step after this one can be part of the run (the next completes a sequence, or the
-    /// run was cut).
+    /// The first step that completes a sequence, `u64::MAX` if none does.
+    completes: u64,
+    /// No step after this one can be part of the run (it completes a sequence, the free
+    /// blocks end before the next, or the run was cut).
     bound: u64,
     /// Free KV blocks after step `last` has taken its own.
     free: u64,
@@ -261,6 +263,22 @@ pub struct DecodeRun {
     block: BlockSize,
     /// `residues[r]`: sequences whose context before step 1 is `r` modulo the block size.
     residues: [u32; MAX_LOCKSTEP_BLOCK],
+}
+
+/// A plan for [`Replica::plan_run`] to fill.
+impl Default for DecodeRun {
+    fn default() -> DecodeRun {
+        DecodeRun {
+            sequences: 0,
+            cached: 0,
+            last: 1,
+            completes: 0,
+            bound: 0,
+            free: 0,
+            block: BlockSize::new(1),
+            residues: [0; MAX_LOCKSTEP_BLOCK],
+        }
+    }
 }
 
 impl DecodeRun {
@@ -277,6 +295,11 @@ impl DecodeRun {
             self.last += 1;
         }
         self.last
+    }
+
+    /// Whether the run's last step is the first that completes a sequence.
+    pub fn completes_last(&self) -> bool {
+        self.last == self.completes
     }
 
     /// Ends the run at step `step` (at most `last`): a request joined.
@@ -549,32 +572,33 @@ impl Replica {
         observer.completed(&seq.request, first, seen);
     }
 
-    /// The run of decode steps that can follow the step just planned, if at least one can
-    /// (see [`DecodeRun`]).
-    pub fn decode_run(&self) -> Option<DecodeRun> {
+    /// Plans into `run` the run of decode steps that can follow the step just planned (see
+    /// [`DecodeRun`]); returns whether at least one can follow (if not, `run` holds nothing
+    /// of use). In place: a plan is a few hundred bytes, and most steps plan one.
+    pub fn plan_run(&self, run: &mut DecodeRun) -> bool {
         if self.config.batching != Batching::Continuous || self.preempted || !self.busy {
-            return None;
+            return false;
         }
         let block = self.kv.block();
         if self.running.is_empty() || block.tokens() as usize > MAX_LOCKSTEP_BLOCK {
-            return None;
+            return false;
         }
-        let free = self.run_blocks()?;
-        let mut run = DecodeRun {
-            sequences: self.running.len() as u64,
-            cached: 0,
-            last: 1,
-            // The run's steps complete nothing: step s completes sequence i when
-            // gᵢ + s = outputᵢ.
-            bound: u64::MAX,
-            free,
-            block,
-            residues: [0; MAX_LOCKSTEP_BLOCK],
+        let Some(free) = self.run_blocks() else {
+            return false;
         };
+        run.sequences = self.running.len() as u64;
+        run.cached = 0;
+        run.last = 1;
+        // Only the run's last step may complete: step s completes sequence i when
+        // gᵢ + s = outputᵢ.
+        run.completes = u64::MAX;
+        run.free = free;
+        run.block = block;
+        run.residues[..block.tokens() as usize].fill(0);
         let members = self.lockstep.as_ref().map_or(0, Lockstep::len);
         if let Some(lock) = self.lockstep.as_ref().filter(|l| l.len() > 0) {
             let to_completion = lock.steps_to_completion().expect("members");
-            run.bound = to_completion - 1;
+            run.completes = to_completion;
             run.cached = lock.context();
             lock.add_residues_now(&mut run.residues);
         }
@@ -587,17 +611,18 @@ impl Replica {
             let emits = s.scheduled > 0 && s.computed + u64::from(s.scheduled) == s.known;
             let decodes = s.scheduled == 1 && s.generated > 0;
             if !emits || !(decodes || prompts_may_finish) {
-                return None;
+                return false;
             }
             let context = s.known - 1;
-            run.bound = run
-                .bound
-                .min(u64::from(s.request.output_tokens) - s.generated - 1);
+            run.completes = run
+                .completes
+                .min(u64::from(s.request.output_tokens) - s.generated);
             run.cached += context;
             run.residues[block.rem(context) as usize] += 1;
         }
+        run.bound = run.completes;
         // As long as the free blocks cover every step's growth, nothing is preempted.
-        (run.extend(2) >= 2).then_some(run)
+        run.extend(2) >= 2
     }
 
     /// The KV blocks a run of decode steps may take while the front of the queue stays
@@ -677,10 +702,31 @@ impl Replica {
     /// their users at `seen`: every sequence advances by as many tokens, and the replica is
     /// idle.
     pub fn end_run(&mut self, steps: u64, seen: SimTime) {
+        self.advance_run(steps, seen);
+        self.busy = false;
+    }
+
+    /// The run's `steps` steps between its first and its last have finished, the last of
+    /// them seen by their users at `seen`: every sequence advances by as many tokens, and
+    /// the last step, in flight, becomes a step planned by the scheduler, which
+    /// [`Replica::finish_step`] finishes (and so completes what it completes).
+    pub fn land_run(&mut self, steps: u64, seen: SimTime) {
+        self.advance_run(steps, seen);
+        // The last step decodes every sequence, as the scheduler would plan it: the decoders
+        // after the members join them, and any left schedule their token in the pass's way.
+        let members = self.join_lockstep();
+        for seq in &mut self.running[members..] {
+            seq.scheduled = 1;
+            seq.blocks = self.kv.blocks_for(seq.computed + 1);
+        }
+    }
+
+    /// Every sequence advances by `steps` tokens of a run, the last seen at `seen`.
+    fn advance_run(&mut self, steps: u64, seen: SimTime) {
         let members = self.lockstep.as_ref().map_or(0, Lockstep::len);
         if let Some(lock) = self.lockstep.as_mut() {
             let completes = lock.advance(steps);
-            debug_assert!(!completes, "a run completes nothing");
+            debug_assert!(!completes, "only a run's last step completes");
         }
         if steps > 0 {
             self.last_seen = Some(seen);
@@ -695,7 +741,6 @@ impl Replica {
             }
         }
         self.context_tokens += steps * self.running.len() as u64;
-        self.busy = false;
     }
 
     /// Moves the newest running sequence back to the front of the queue, freeing its cache
@@ -822,20 +867,11 @@ impl Replica {
     /// goes on from the first sequence after them, with the budget and blocks left: from
     /// there it preempts only sequences after the one it is at, never a member.
     fn schedule_lockstep(&mut self, work: &mut StepWork) -> usize {
-        let Some(lock) = self.lockstep.as_mut() else {
-            return 0;
-        };
-        while let Some(seq) = self.running.get_mut(lock.len()) {
-            let decodes = seq.generated > 0 && seq.known - seq.computed == 1;
-            if !decodes || seq.last_token != self.last_seen {
-                break;
-            }
-            lock.join(seq);
-        }
-        let members = lock.len();
+        let members = self.join_lockstep();
         if members == 0 {
             return 0;
         }
+        let lock = self.lockstep.as_mut().expect("members are in a lockstep");
         let blocks = lock.new_blocks();
         if members as u64 > u64::from(self.config.max_tokens_per_step) || !self.kv.try_take(blocks)
         {
@@ -848,6 +884,22 @@ impl Replica {
         work.attention_pairs += context + n;
         work.logits += n;
         members
+    }
+
+    /// The decoders right after the lockstep's members that emitted with them join them;
+    /// returns the members.
+    fn join_lockstep(&mut self) -> usize {
+        let Some(lock) = self.lockstep.as_mut() else {
+            return 0;
+        };
+        while let Some(seq) = self.running.get_mut(lock.len()) {
+            let decodes = seq.generated > 0 && seq.known - seq.computed == 1;
+            if !decodes || seq.last_token != self.last_seen {
+                break;
+            }
+            lock.join(seq);
+        }
+        lock.len()
     }
 
     /// Writes every lockstep member's state back into its fields; they leave it.
@@ -966,6 +1018,12 @@ mod tests {
         }
     }
 
+    /// The run that can follow `replica`'s step just planned, if any.
+    fn decode_run(replica: &Replica) -> Option<DecodeRun> {
+        let mut run = DecodeRun::default();
+        replica.plan_run(&mut run).then_some(run)
+    }
+
     fn request(id: u64, prompt: u32, output: u32) -> Request {
         Request {
             id,
@@ -1014,16 +1072,16 @@ mod tests {
         let mut long = replica.clone();
         long.enqueue(request(1, 100, 10));
         long.start_step(SimTime(2), &perf, &mut log).unwrap();
-        assert_eq!(long.decode_run(), None);
+        assert_eq!(decode_run(&long), None);
         // Step 1 decodes A and prefills B's 30 tokens whole; both decode from step 2, at
-        // 21 + 30 tokens of context, until the step before B's tenth token (step 10).
+        // 21 + 30 tokens of context, until B's tenth token completes it (step 10).
         replica.enqueue(request(1, 30, 10));
         replica.start_step(SimTime(2), &perf, &mut log).unwrap();
-        let mut run = replica.decode_run().expect("a run after the prefill");
-        assert_eq!(run.extend(100), 9);
+        let mut run = decode_run(&replica).expect("a run after the prefill");
+        assert_eq!(run.extend(100), 10);
         assert_eq!(run.work(2).cached_context, 51);
         // The scheduler plans the run's steps alike, and takes the blocks the run counts.
-        for step in 2..=9 {
+        for step in 2..=10 {
             replica.finish_step(SimTime(step + 1), &mut log);
             let used = replica.kv().used_blocks();
             let planned = replica
@@ -1390,7 +1448,7 @@ mod tests {
         // are enough. A run may not take that step, where F joins one step at a time.
         let mut now = 12;
         replica.start_step(SimTime(now), &perf, &mut log).unwrap();
-        let mut run = replica.decode_run().expect("a run of decodes");
+        let mut run = decode_run(&replica).expect("a run of decodes");
         assert_eq!(run.extend(1000), 12);
         let mut tokens = Vec::new();
         loop {
@@ -1407,12 +1465,12 @@ mod tests {
         assert_eq!(log.lookups.last().unwrap().hit_blocks, 1);
     }
 
-    /// Drives two replicas alike, one with its decoders in lockstep and one taking the
-    /// scheduler's pass every step, through arrivals, tight caches (preemptions), step
-    /// budgets that cap chunks and runs of decode steps; every step's work, every run plan
-    /// and everything they report must agree.
+    /// Drives three replicas alike, one with its decoders in lockstep, one taking the
+    /// scheduler's pass every step and one taking the steps of runs one by one, through
+    /// arrivals, tight caches (preemptions), step budgets that cap chunks and runs of decode
+    /// steps; every step's work, every run plan and everything they report must agree.
     #[test]
-    fn decoding_in_lockstep_equals_the_scheduler_pass() {
+    fn decoding_in_lockstep_and_in_runs_equals_the_scheduler_pass() {
         let perf = PerfModel::new(&toy_setup(1, 1));
         for seed in 0..40_u64 {
             let cfg = SchedulerConfig {
@@ -1424,7 +1482,9 @@ mod tests {
             let kv = || KvCache::new(4, 30 + 15 * (seed % 4));
             let mut fast = Replica::new(cfg, kv());
             let mut pass = Replica::new(cfg, kv()).without_lockstep();
+            let mut single = Replica::new(cfg, kv());
             let (mut fast_log, mut pass_log) = (Log::default(), Log::default());
+            let mut single_log = Log::default();
             let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             let mut draw = |n: u64| {
                 state ^= state << 13;
@@ -1439,44 +1499,72 @@ mod tests {
                     if fast.admits(&r).is_ok() {
                         fast.enqueue(r);
                         pass.enqueue(r);
+                        single.enqueue(r);
                     }
                 }
                 let a = fast.start_step(now, &perf, &mut fast_log);
                 let b = pass.start_step(now, &perf, &mut pass_log);
                 assert_eq!(a, b, "seed {seed}, step {id}");
+                assert_eq!(a, single.start_step(now, &perf, &mut single_log));
                 if a.is_none() {
                     continue;
                 }
-                let run = fast.decode_run();
-                assert_eq!(run, pass.decode_run(), "seed {seed}, step {id}");
+                let run = decode_run(&fast);
+                assert_eq!(run, decode_run(&pass), "seed {seed}, step {id}");
                 now = SimTime(now.0 + 1 + draw(3));
                 let (x, y) = (
                     fast.finish_step(now, &mut fast_log),
                     pass.finish_step(now, &mut pass_log),
                 );
                 assert_eq!(x, y, "seed {seed}, step {id}");
+                assert_eq!(x, single.finish_step(now, &mut single_log));
                 // Sometimes a run of decode steps follows step one, settled as the engine
-                // settles it.
+                // settles it: its steps after the first in one piece, or, where its last step
+                // completes a sequence, the steps before it and then that one as planned.
                 let Some(mut run) = run.filter(|_| draw(2) == 0) else {
                     continue;
                 };
-                let steps = run.extend(1 + draw(8)) - 1;
+                let last = run.extend(2 + draw(8));
                 fast.continue_run();
                 pass.continue_run();
-                for step in 2..=steps + 1 {
+                for step in 2..=last {
                     fast.take_run_blocks(run.new_blocks(step));
                     pass.take_run_blocks(run.new_blocks(step));
+                    let planned = single.start_step(now, &perf, &mut single_log).unwrap();
+                    assert_eq!(planned.work, run.work(step), "seed {seed}, step {id}");
+                    if step < last {
+                        now = SimTime(now.0 + 1);
+                        single.finish_step(now, &mut single_log);
+                    }
                 }
-                now = SimTime(now.0 + steps);
-                fast.end_run(steps, now);
-                pass.end_run(steps, now);
+                if run.completes_last() {
+                    fast.land_run(last - 2, now);
+                    pass.land_run(last - 2, now);
+                    now = SimTime(now.0 + 1);
+                    let (x, y) = (
+                        fast.finish_step(now, &mut fast_log),
+                        pass.finish_step(now, &mut pass_log),
+                    );
+                    assert_eq!(x, y, "seed {seed}, step {id}");
+                    assert_eq!(x, single.finish_step(now, &mut single_log));
+                } else {
+                    now = SimTime(now.0 + 1);
+                    single.finish_step(now, &mut single_log);
+                    fast.end_run(last - 1, now);
+                    pass.end_run(last - 1, now);
+                }
             }
             assert_eq!(fast_log.first, pass_log.first, "seed {seed}");
             assert_eq!(fast_log.done, pass_log.done, "seed {seed}");
             assert_eq!(fast_log.preempted, pass_log.preempted, "seed {seed}");
             assert_eq!(fast_log.gaps, pass_log.gaps, "seed {seed}");
-            assert_eq!(fast.context_tokens(), pass.context_tokens());
-            assert_eq!(fast.kv().used_blocks(), pass.kv().used_blocks());
+            assert_eq!(fast_log.first, single_log.first, "seed {seed}");
+            assert_eq!(fast_log.done, single_log.done, "seed {seed}");
+            assert_eq!(fast_log.preempted, single_log.preempted, "seed {seed}");
+            for other in [&pass, &single] {
+                assert_eq!(fast.context_tokens(), other.context_tokens());
+                assert_eq!(fast.kv().used_blocks(), other.kv().used_blocks());
+            }
         }
     }
 }

@@ -10,10 +10,12 @@
 //! as if the steps had been events. The event is put a few steps ahead at first, then twice
 //! as far each time it comes, so a run cut short costs little more than the steps it ran.
 //! Step one is planned and finished as a single step, and so is the step after the run, so
-//! every change of the batch goes through the one scheduler.
+//! every change of the batch goes through the one scheduler. A run may go on to the first
+//! step that completes a sequence: that step *lands* — it is started as the run's others, and
+//! finished as a single step, through the scheduler, which completes what it completes.
 
 use super::scaling::Scaler;
-use super::{Event, Simulation, note_levels, record_step};
+use super::{Event, Simulation, Slot, note_levels, record_step};
 use crate::engine::Stepping;
 use crate::engine::time::SimTime;
 use crate::fleet::RouterPolicy;
@@ -25,9 +27,12 @@ use crate::serve::{DecodeRun, Observer, PlannedStep, Replica};
 use crate::stats::Recorder;
 use std::collections::VecDeque;
 
-/// A run in flight: where its settling stands.
-#[derive(Clone, Debug)]
+/// A replica's run: where its settling stands. Kept in its slot from run to run and planned
+/// in place, as it is a few hundred bytes.
+#[derive(Clone, Debug, Default)]
 pub(super) struct RunState {
+    /// Whether a run is in flight; nothing else holds anything of use when not.
+    active: bool,
     plan: DecodeRun,
     /// What every step of the run costs whatever its context (the same tokens each step).
     fixed: FixedPart,
@@ -43,6 +48,31 @@ pub(super) struct RunState {
     done: bool,
     /// The step at whose end the run's pending event is.
     scheduled_to: u64,
+}
+
+impl Slot {
+    /// The replica's run in flight, if any.
+    fn run(&self) -> Option<&RunState> {
+        self.run.active.then_some(&self.run)
+    }
+
+    /// The replica's run in flight, if any.
+    fn run_mut(&mut self) -> Option<&mut RunState> {
+        self.run.active.then_some(&mut self.run)
+    }
+
+    /// The run in flight is over (or lost).
+    pub(super) fn drop_run(&mut self) {
+        self.run.active = false;
+    }
+}
+
+impl RunState {
+    /// Whether the step in flight is the run's last and completes a sequence: its finish is
+    /// not settled with the others but applied by the run's event, as a single step's.
+    fn lands(&self) -> bool {
+        self.step == self.plan.last && self.plan.completes_last()
+    }
 }
 
 /// Steps the first event of a run looks ahead; each later one looks twice as far.
@@ -75,22 +105,22 @@ impl Simulation<'_> {
     /// tokens: starts a run if one can follow, putting one event at its end; returns whether
     /// it did.
     pub(super) fn start_run(&mut self, index: usize, end: SimTime, emits: u32) -> bool {
-        let Some(mut plan) = self.slots[index].replica.decode_run() else {
+        let slot = &mut self.slots[index];
+        let run = &mut slot.run;
+        if !slot.replica.plan_run(&mut run.plan) {
             return false;
-        };
-        let to = plan.extend(1 + FIRST_REACH);
-        let fixed = self.perf.fixed_part(plan.sequences, plan.sequences);
-        self.slots[index].run_costs.clear();
-        self.slots[index].run = Some(RunState {
-            plan,
-            fixed,
-            step: 1,
-            end,
-            last_seen: SimTime::ZERO,
-            first_emits: emits,
-            done: false,
-            scheduled_to: 1,
-        });
+        }
+        let to = run.plan.extend(1 + FIRST_REACH);
+        let sequences = run.plan.sequences;
+        run.fixed = self.perf.fixed_part(sequences, sequences);
+        run.active = true;
+        run.step = 1;
+        run.end = end;
+        run.last_seen = SimTime::ZERO;
+        run.first_emits = emits;
+        run.done = false;
+        run.scheduled_to = 1;
+        slot.run_costs.clear();
         self.schedule_run_event(index, to);
         true
     }
@@ -99,7 +129,8 @@ impl Simulation<'_> {
     /// the step in flight.
     fn schedule_run_event(&mut self, index: usize, to: u64) {
         let slot = &mut self.slots[index];
-        let run = slot.run.as_mut().expect("a run");
+        let run = &mut slot.run;
+        debug_assert!(run.active, "a run");
         debug_assert!(!run.done && to >= run.step);
         let mut end = run.end;
         // The costs of the steps between the one in flight and `scheduled_to` are known.
@@ -123,11 +154,12 @@ impl Simulation<'_> {
     }
 
     /// Applies the effects of replica `index`'s run that happen at or before `until`, in
-    /// order; stops after its last step's finish. A step starts as the one before it
-    /// finishes, so the steps are settled as pairs: a finish, then the next step's start.
+    /// order; stops after its last step's finish, or before it where the run
+    /// [lands](RunState::lands). A step starts as the one before it finishes, so the steps
+    /// are settled as pairs: a finish, then the next step's start.
     pub(super) fn settle(&mut self, index: usize, until: SimTime) {
-        let due = |run: &RunState| !run.done && run.end <= until;
-        let Some(run) = self.slots[index].run.as_ref().filter(|r| due(r)) else {
+        let due = |run: &RunState| !run.done && run.end <= until && !run.lands();
+        let Some(run) = self.slots[index].run().filter(|r| due(r)) else {
             return;
         };
         let first = run.step == 1;
@@ -149,7 +181,8 @@ impl Simulation<'_> {
     /// The parts of the simulation that settling replica `index`'s run reads and changes.
     fn settling(&mut self, index: usize) -> Settling<'_> {
         let slot = &mut self.slots[index];
-        let run = slot.run.as_mut().expect("a run");
+        let run = &mut slot.run;
+        debug_assert!(run.active, "a run");
         Settling {
             index,
             responses: self.edge.responses(index, run.plan.sequences),
@@ -166,43 +199,47 @@ impl Simulation<'_> {
     /// A request joins replica `index` at `now`: its run, if any, is settled up to `now` and
     /// ends with the step in flight.
     pub(super) fn cut_run(&mut self, now: SimTime, index: usize) {
-        if self.slots[index].run.is_none() {
+        if self.slots[index].run().is_none() {
             return;
         }
         self.settle(index, now);
         let slot = &mut self.slots[index];
-        let run = slot.run.as_mut().expect("a run");
+        let run = slot.run_mut().expect("a run");
         debug_assert!(!run.done && run.end > now);
+        // A step that lands stays the last: the run ends with it whether cut or not.
         run.plan.end_at(run.step);
         if run.scheduled_to > run.step {
             slot.epoch += 1;
-            self.schedule_run_event(index, self.slots[index].run.as_ref().expect("a run").step);
+            self.schedule_run_event(index, self.slots[index].run().expect("a run").step);
         }
     }
 
     /// Replica `index`'s run event comes at `now`: its steps so far are settled; if the run
     /// goes on, its next event is put twice as far ahead, else its sequences are advanced and
-    /// the next step is planned as usual.
+    /// the next step is planned as usual. A run that lands ends with its last step finished
+    /// as a single step, which completes what it completes.
     pub(super) fn run_done(&mut self, now: SimTime, index: usize) {
         self.settle(index, now);
-        let run = self.slots[index].run.as_ref().expect("a run");
+        let slot = &mut self.slots[index];
+        let run = slot.run_mut().expect("a run");
+        let (last, seen) = (run.plan.last, run.last_seen);
+        if run.lands() && run.end <= now {
+            debug_assert!(run.end == now);
+            let emits = run.plan.sequences as u32;
+            slot.drop_run();
+            slot.replica.land_run(last - 2, seen);
+            self.step_done(now, index, emits);
+            return;
+        }
         if !run.done {
             let reach = 2 * (run.scheduled_to - 1).max(FIRST_REACH);
-            let step = run.step;
-            let to = self.slots[index]
-                .run
-                .as_mut()
-                .expect("a run")
-                .plan
-                .extend(step + reach);
+            let to = run.plan.extend(run.step + reach);
             self.schedule_run_event(index, to);
             return;
         }
-        let run = self.slots[index].run.take().expect("a run");
-        debug_assert!(run.step == run.plan.last);
-        self.slots[index]
-            .replica
-            .end_run(run.plan.last - 1, run.last_seen);
+        debug_assert!(run.step == last);
+        slot.drop_run();
+        slot.replica.end_run(last - 1, seen);
         self.start_step(now, index);
         self.release_if_drained(now, index);
     }
@@ -218,7 +255,7 @@ impl Simulation<'_> {
 
     /// Step one of the run finishes as a single step would.
     fn finish_first_step(&mut self, index: usize) {
-        let run = self.slots[index].run.as_ref().expect("a run");
+        let run = self.slots[index].run().expect("a run");
         let (end, emits) = (run.end, run.first_emits);
         let (seen, finished) = self.finish(end, index, emits);
         debug_assert_eq!(
@@ -227,7 +264,7 @@ impl Simulation<'_> {
         );
         let slot = &mut self.slots[index];
         slot.replica.continue_run();
-        slot.run.as_mut().expect("a run").last_seen = seen;
+        slot.run_mut().expect("a run").last_seen = seen;
     }
 }
 

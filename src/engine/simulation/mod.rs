@@ -79,8 +79,8 @@ struct Slot {
     /// Whether its servers are on and taking requests (false while off, booting or
     /// draining).
     serving: bool,
-    /// Its run of decode steps in flight, if any.
-    run: Option<RunState>,
+    /// Its run of decode steps, in flight or not.
+    run: RunState,
     /// The costs of the run's steps after the one in flight, up to its event, worked out
     /// when the event was put (kept here to be reused from run to run).
     run_costs: VecDeque<StepCost>,
@@ -162,7 +162,7 @@ impl<'a> Simulation<'a> {
             epoch: 0,
             down_since: SimTime::ZERO,
             serving: true,
-            run: None,
+            run: RunState::default(),
             run_costs: VecDeque::new(),
         };
         let mut sim = Simulation {
@@ -506,7 +506,7 @@ impl Simulation<'_> {
             if self.slots[index].down == 0 {
                 // The run's steps that ended are kept; the one in flight is lost.
                 self.settle(index, now);
-                self.slots[index].run = None;
+                self.slots[index].drop_run();
             }
             let slot = &mut self.slots[index];
             slot.down += 1;
