@@ -11,43 +11,53 @@ use super::queue::EventKey;
 /// One pending key per owner, the earliest found in O(1) and any changed in O(log n).
 #[derive(Clone, Debug)]
 pub struct Tournament {
-    /// `keys[i]`: the earliest key under node `i` (root 1, children `2i` and `2i + 1`, the
-    /// leaves at `size + owner`), packed ([`EventKey::packed`]) so that a match is one
-    /// comparison; `u128::MAX` where nothing is pending.
-    keys: Vec<u128>,
-    /// `owners[i]`: whose key that is.
-    owners: Vec<u32>,
+    /// `nodes[i]`: the earliest key under node `i` and its owner (root 1, children `2i` and
+    /// `2i + 1`, the leaves at `size + owner`), side by side so that a match reads one place.
+    nodes: Vec<Node>,
     /// Leaves: the owners' count rounded up to a power of two.
     size: usize,
+}
+
+/// A node of the tree: the winner of the matches below it.
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    /// Its key, packed ([`EventKey::packed`]) so that a match is one comparison; `u128::MAX`
+    /// where nothing is pending.
+    key: u128,
+    /// Whose key that is.
+    owner: u32,
 }
 
 impl Tournament {
     /// `owners` owners, none with anything pending.
     pub fn new(owners: usize) -> Tournament {
         let size = owners.max(1).next_power_of_two();
+        let empty = Node {
+            key: u128::MAX,
+            owner: 0,
+        };
         let mut tree = Tournament {
-            keys: vec![u128::MAX; 2 * size],
-            owners: vec![0; 2 * size],
+            nodes: vec![empty; 2 * size],
             size,
         };
         for owner in 0..size {
-            tree.owners[size + owner] = owner as u32;
+            tree.nodes[size + owner].owner = owner as u32;
         }
         for node in (1..size).rev() {
-            tree.owners[node] = tree.owners[2 * node];
+            tree.nodes[node].owner = tree.nodes[2 * node].owner;
         }
         tree
     }
 
     /// The owner with the earliest pending key, and the key; `None` when nothing is pending.
     pub fn earliest(&self) -> Option<(usize, EventKey)> {
-        let key = self.keys[1];
-        (key != u128::MAX).then(|| (self.owners[1] as usize, EventKey::unpacked(key)))
+        let root = self.nodes[1];
+        (root.key != u128::MAX).then(|| (root.owner as usize, EventKey::unpacked(root.key)))
     }
 
     /// `owner`'s pending key, if any.
     pub fn key(&self, owner: usize) -> Option<EventKey> {
-        let key = self.keys[self.size + owner];
+        let key = self.nodes[self.size + owner].key;
         (key != u128::MAX).then(|| EventKey::unpacked(key))
     }
 
@@ -55,16 +65,18 @@ impl Tournament {
     /// path to the root.
     pub fn set(&mut self, owner: usize, key: Option<EventKey>) {
         let mut node = self.size + owner;
-        let (mut key, mut winner) = (key.map_or(u128::MAX, EventKey::packed), owner as u32);
-        self.keys[node] = key;
+        let mut winner = Node {
+            key: key.map_or(u128::MAX, EventKey::packed),
+            owner: owner as u32,
+        };
+        self.nodes[node] = winner;
         while node > 1 {
-            let sibling = node ^ 1;
-            if self.keys[sibling] < key {
-                (key, winner) = (self.keys[sibling], self.owners[sibling]);
+            let sibling = self.nodes[node ^ 1];
+            if sibling.key < winner.key {
+                winner = sibling;
             }
             node /= 2;
-            self.keys[node] = key;
-            self.owners[node] = winner;
+            self.nodes[node] = winner;
         }
     }
 }

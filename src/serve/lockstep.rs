@@ -54,6 +54,24 @@ pub struct Lockstep {
     block: BlockSize,
 }
 
+/// The last place of `tick` in `ticks`: a scan from the end, eight at a time without a branch
+/// per tick (which the compiler turns into a few vector compares), then within the eight.
+fn last_at(ticks: &[u64], tick: u64) -> Option<usize> {
+    let chunks = ticks.rchunks_exact(8);
+    let head = chunks.remainder().len();
+    let mut end = ticks.len();
+    for chunk in chunks {
+        if chunk.iter().fold(false, |hit, &at| hit | (at == tick)) {
+            return chunk
+                .iter()
+                .rposition(|&at| at == tick)
+                .map(|i| end - 8 + i);
+        }
+        end -= 8;
+    }
+    ticks[..head].iter().rposition(|&at| at == tick)
+}
+
 impl Lockstep {
     /// No members, for KV blocks of `block` tokens (at most [`MAX_LOCKSTEP_BLOCK`]).
     pub fn new(block: BlockSize) -> Lockstep {
@@ -147,9 +165,7 @@ impl Lockstep {
         }
         let mut below = self.len;
         while completing > 0 {
-            let index = self.done_ticks[..below]
-                .iter()
-                .rposition(|&at| at == tick)
+            let index = last_at(&self.done_ticks[..below], tick)
                 .expect("the heap counts the members completing");
             completing -= 1;
             // The last member, swapped in, has been looked at: it does not complete.
@@ -221,6 +237,17 @@ impl Lockstep {
 mod tests {
     use super::*;
     use crate::workload::Request;
+
+    #[test]
+    fn the_last_place_of_a_tick_is_found_in_and_across_chunks_of_eight() {
+        for len in 0..30_usize {
+            let ticks: Vec<u64> = (0..len as u64).map(|i| i % 7).collect();
+            for tick in 0..9 {
+                let expected = ticks.iter().rposition(|&at| at == tick);
+                assert_eq!(last_at(&ticks, tick), expected, "len {len}, tick {tick}");
+            }
+        }
+    }
 
     fn decoder(computed: u64, generated: u64, output: u32) -> Sequence {
         let mut seq = Sequence::new(
