@@ -54,8 +54,8 @@ pub struct Lockstep {
     block: BlockSize,
 }
 
-/// The last place of `tick` in `ticks`: a scan from the end, eight at a time without a branch
-/// per tick (which the compiler turns into a few vector compares), then within the eight.
+/// The last place of `tick` in `ticks`: a scan from the end, eight at a time with one branch
+/// per eight rather than per tick, then within the eight that hold it.
 fn last_at(ticks: &[u64], tick: u64) -> Option<usize> {
     let chunks = ticks.rchunks_exact(8);
     let head = chunks.remainder().len();
