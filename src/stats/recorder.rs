@@ -370,6 +370,15 @@ impl Recorder {
             return;
         }
         let (flops, bytes) = (step.cost.flops.0, step.cost.memory_bytes.0);
+        if record.finder.one_span(t0, t1) {
+            // What the loop below does for one span, without it.
+            let sums = record.sums(&mut self.series, first);
+            sums.gpu_busy_s += gpus * duration;
+            sums.flops += flops;
+            sums.memory_bytes += bytes;
+            sums.active_energy_j += above_idle.0 * gpus * duration;
+            return;
+        }
         for (bin, dt) in self.series.spans_from(first, t0, t1) {
             // The same bits as the division, which a step within one bin need not make.
             let share = if dt == duration { 1.0 } else { dt / duration };
@@ -440,6 +449,16 @@ impl Recorder {
         let record = &mut self.replicas[replica];
         let levels = record.levels;
         let first = record.finder.index_at(&self.series, record.since_s);
+        if record.finder.one_span(record.since_s, t) {
+            // What the loop below does for one span, without it.
+            let dt = t - record.since_s;
+            let sums = record.sums(&mut self.series, first);
+            sums.waiting_s += u64_to_f64(levels.waiting) * dt;
+            sums.running_s += u64_to_f64(levels.running) * dt;
+            sums.kv_blocks_s += u64_to_f64(levels.kv_blocks) * dt;
+            record.since_s = t;
+            return;
+        }
         for (bin, dt) in self.series.spans_from(first, record.since_s, t) {
             let sums = record.sums(&mut self.series, bin);
             sums.waiting_s += u64_to_f64(levels.waiting) * dt;

@@ -192,41 +192,101 @@ impl TimeSeries {
     }
 }
 
-/// Finds the bins of times that mostly come in order, without a division for each: the
-/// times seen in one bin, from `lo` to `hi`, bound an interval of times all in that bin,
-/// since the bin index never falls as the time grows.
+/// Finds the bins of times that mostly come in order, with one division per bin rather than
+/// per time: it keeps the exact bounds of the last bin found, the times from the first that
+/// [`TimeSeries::index_at`] puts in it to the first it puts in the next (the index never
+/// falls as the time grows, so a bin's times are one interval).
 #[derive(Clone, Copy, Debug)]
 pub struct BinFinder {
     bin: usize,
-    lo: f64,
-    hi: f64,
+    /// The first time in `bin`.
+    from: f64,
+    /// The first time after `bin`.
+    to: f64,
+    /// Where [`TimeSeries::spans_from`] ends `bin`'s span: its end or the horizon.
+    edge: f64,
 }
 
 impl Default for BinFinder {
-    /// Knows no time yet.
+    /// Knows no bin yet.
     fn default() -> BinFinder {
         BinFinder {
             bin: 0,
-            lo: f64::INFINITY,
-            hi: f64::NEG_INFINITY,
+            from: f64::INFINITY,
+            to: f64::NEG_INFINITY,
+            edge: f64::NEG_INFINITY,
         }
     }
 }
 
 impl BinFinder {
     /// [`TimeSeries::index_at`] of `t` in `series`.
+    #[inline]
     pub fn index_at(&mut self, series: &TimeSeries, t: f64) -> usize {
-        if self.lo <= t && t <= self.hi {
+        if self.from <= t && t < self.to {
             return self.bin;
         }
+        self.find(series, t)
+    }
+
+    /// [`BinFinder::index_at`] for a time outside the bin it knows.
+    #[cold]
+    fn find(&mut self, series: &TimeSeries, t: f64) -> usize {
         let bin = series.index_at(t);
-        if bin == self.bin {
-            (self.lo, self.hi) = (self.lo.min(t), self.hi.max(t));
-        } else {
-            *self = BinFinder { bin, lo: t, hi: t };
-        }
+        *self = BinFinder {
+            bin,
+            from: series.first_time_in(bin),
+            to: series.first_time_in(bin + 1),
+            edge: series.span_edge(bin),
+        };
         bin
     }
+
+    /// Whether [`TimeSeries::spans_from`] gives `[start, end)` as one span, `end − start`
+    /// in the bin of `start`, which [`BinFinder::index_at`] found last.
+    #[inline]
+    pub fn one_span(&self, start: f64, end: f64) -> bool {
+        debug_assert!(self.from <= start && start < self.to);
+        start < end && end <= self.edge
+    }
+}
+
+impl TimeSeries {
+    /// Where [`TimeSeries::spans_from`] ends the span of bin `index`, before the end given it.
+    fn span_edge(&self, index: usize) -> f64 {
+        (u64_to_f64(index as u64 + 1) * self.interval_s).min(self.horizon_s)
+    }
+
+    /// The least time that [`TimeSeries::index_at`] puts in bin `index` or later: −∞ for the
+    /// first bin, +∞ past the last. The division rounds, so the bound is found by stepping
+    /// from `index × interval` to the neighbouring floats where it says otherwise.
+    fn first_time_in(&self, index: usize) -> f64 {
+        if index == 0 {
+            return f64::NEG_INFINITY;
+        }
+        if index >= self.bins.len() {
+            return f64::INFINITY;
+        }
+        let mut t = u64_to_f64(index as u64) * self.interval_s;
+        while self.index_at(t) >= index {
+            t = next_down(t);
+        }
+        while self.index_at(t) < index {
+            t = next_up(t);
+        }
+        t
+    }
+}
+
+/// The float after `t`, a positive finite time (`f64::next_up`, which is newer than the
+/// crate's minimum Rust).
+fn next_up(t: f64) -> f64 {
+    f64::from_bits(t.to_bits() + 1)
+}
+
+/// The float before `t`, a positive finite time.
+fn next_down(t: f64) -> f64 {
+    f64::from_bits(t.to_bits() - 1)
 }
 
 #[cfg(test)]
@@ -273,6 +333,28 @@ mod tests {
             .chain((0..3000).map(|i| f64::from(i) * 3.3e-4))
         {
             assert_eq!(finder.index_at(&series, t), series.index_at(t), "{t}");
+        }
+        for index in 1..series.bins().len() {
+            let from = series.first_time_in(index);
+            assert_eq!(series.index_at(from), index);
+            assert_eq!(series.index_at(next_down(from)), index - 1);
+            for t in [from, next_down(from), next_up(from)] {
+                assert_eq!(finder.index_at(&series, t), series.index_at(t), "{t}");
+            }
+        }
+        // One span is what `spans_from` gives as one, with the same bits.
+        for (start, end, one) in [
+            (0.25, 0.29, true),
+            (0.25, 0.3, true),
+            (0.25, 0.31, false),
+            (0.25, 0.25, false),
+            (0.95, 1.0, true),
+            (0.95, 7.0, false),
+        ] {
+            let bin = finder.index_at(&series, start);
+            let spans: Vec<_> = series.spans_from(bin, start, end).collect();
+            assert_eq!(spans == [(bin, end - start)], one, "{start} to {end}");
+            assert_eq!(finder.one_span(start, end), one, "{start} to {end}");
         }
         let spans: Vec<_> = series.spans_from(2, 0.25, 0.42).collect();
         assert_eq!(spans, series.spans(0.25, 0.42).collect::<Vec<_>>());

@@ -132,21 +132,16 @@ impl Simulation<'_> {
         let run = &mut slot.run;
         debug_assert!(run.active, "a run");
         debug_assert!(!run.done && to >= run.step);
-        let mut end = run.end;
-        // The costs of the steps between the one in flight and `scheduled_to` are known.
+        // The costs and ends of the steps between the one in flight and `scheduled_to` are
+        // known.
         let known = run.scheduled_to.max(run.step);
-        for cost in slot
-            .run_costs
-            .iter()
-            .take((to.min(known) - run.step) as usize)
-        {
-            end = step_end(end, cost);
-        }
-        slot.run_costs.truncate((to.min(known) - run.step) as usize);
+        let kept = (to.min(known) - run.step) as usize;
+        slot.run_costs.truncate(kept);
+        let mut end = slot.run_costs.back().map_or(run.end, |&(_, end)| end);
         for step in known + 1..=to {
             let cost = self.perf.step_with(&run.fixed, &run.plan.work(step));
             end = step_end(end, &cost);
-            slot.run_costs.push_back(cost);
+            slot.run_costs.push_back((cost, end));
         }
         run.scheduled_to = to;
         let (replica, epoch) = (index as u32, slot.epoch);
@@ -274,8 +269,8 @@ struct Settling<'s> {
     index: usize,
     run: &'s mut RunState,
     replica: &'s mut Replica,
-    /// The run's steps' costs worked out ahead.
-    costs: &'s mut VecDeque<StepCost>,
+    /// The run's steps' costs and ends worked out ahead.
+    costs: &'s mut VecDeque<(StepCost, SimTime)>,
     /// The replica's stream out, for a step's tokens.
     responses: Responses<'s>,
     recorder: &'s mut Recorder,
@@ -309,19 +304,22 @@ impl Settling<'_> {
         let blocks = run.plan.new_blocks(run.step);
         let work = run.plan.work(run.step);
         // Worked out when the run's event was put, unless the step starts as the event comes.
-        let cost = match self.costs.pop_front() {
-            Some(cost) => {
+        let (cost, end) = match self.costs.pop_front() {
+            Some((cost, end)) => {
                 debug_assert_eq!(cost, self.perf.step(&work));
-                cost
+                debug_assert_eq!(end, step_end(start, &cost));
+                (cost, end)
             }
-            None => self.perf.step_with(&run.fixed, &work),
+            None => {
+                let cost = self.perf.step_with(&run.fixed, &work);
+                (cost, step_end(start, &cost))
+            }
         };
         if blocks > 0 {
             self.replica.take_run_blocks(blocks);
             let delta = (0, 0, blocks as i64);
             note_levels(self.recorder, self.scaler, start, self.index, delta);
         }
-        let end = step_end(start, &cost);
         let planned = PlannedStep {
             work,
             cost,

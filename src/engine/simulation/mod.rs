@@ -81,9 +81,9 @@ struct Slot {
     serving: bool,
     /// Its run of decode steps, in flight or not.
     run: RunState,
-    /// The costs of the run's steps after the one in flight, up to its event, worked out
+    /// The costs and ends of the run's steps after the one in flight, up to its event, worked out
     /// when the event was put (kept here to be reused from run to run).
-    run_costs: VecDeque<StepCost>,
+    run_costs: VecDeque<(StepCost, SimTime)>,
 }
 
 impl Slot {
