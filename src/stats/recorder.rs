@@ -444,6 +444,15 @@ impl Recorder {
             .expect("servers on ≥ 0");
     }
 
+    /// Replica `replica` takes `blocks` more KV blocks at `at`: [`Recorder::change_levels`]
+    /// of the KV blocks alone, as a run's steps take them.
+    pub fn take_kv_blocks(&mut self, replica: usize, at: SimTime, blocks: u64) {
+        self.integrate_replica(replica, at.secs());
+        let record = &mut self.replicas[replica];
+        record.levels.kv_blocks += blocks;
+        record.peak_kv = record.peak_kv.max(record.levels.kv_blocks);
+    }
+
     /// Adds replica `replica`'s levels from their last change up to `t` into the bins.
     fn integrate_replica(&mut self, replica: usize, t: f64) {
         let record = &mut self.replicas[replica];
@@ -661,5 +670,31 @@ mod tests {
         // The fullest replica held 90 of its 100 blocks.
         assert!((a.summary.utilization.kv_cache_peak - 0.9).abs() < 1e-12);
         assert_eq!(a.summary.utilization.waiting_max, 2);
+    }
+
+    #[test]
+    fn taking_kv_blocks_is_a_change_of_the_kv_level_alone() {
+        let levels = |take: bool| {
+            let mut r = Recorder::new(60.0, 30.0, 1);
+            r.change_servers_on(at(0.0), 1);
+            r.change_levels(0, at(10.0), 1, 2, 30);
+            // Within a bin, then across one, then at the horizon.
+            for (t, blocks) in [(12.5, 4), (40.0, 1), (60.0, 7)] {
+                if take {
+                    r.take_kv_blocks(0, at(t), blocks);
+                } else {
+                    r.change_levels(0, at(t), 0, 0, blocks as i64);
+                }
+            }
+            r.finish(&capacity())
+        };
+        let (taken, changed) = (levels(true), levels(false));
+        assert_eq!(taken.timeseries, changed.timeseries);
+        assert_eq!(taken.summary, changed.summary);
+        // 30 blocks for 2.5 s, 34 for 27.5 s, then 35 for 20 s, of the 200 `capacity` counts,
+        // over 60 s.
+        let mean = (30.0 * 2.5 + 34.0 * 27.5 + 35.0 * 20.0) / 60.0 / 200.0;
+        assert!((taken.summary.utilization.kv_cache_mean - mean).abs() < 1e-12);
+        assert!((taken.summary.utilization.kv_cache_peak - 0.42).abs() < 1e-12);
     }
 }

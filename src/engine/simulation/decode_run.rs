@@ -15,7 +15,7 @@
 //! finished as a single step, through the scheduler, which completes what it completes.
 
 use super::scaling::Scaler;
-use super::{Event, Simulation, Slot, note_levels, record_step};
+use super::{Event, Simulation, Slot, record_step};
 use crate::engine::Stepping;
 use crate::engine::time::SimTime;
 use crate::fleet::RouterPolicy;
@@ -317,8 +317,10 @@ impl Settling<'_> {
         };
         if blocks > 0 {
             self.replica.take_run_blocks(blocks);
-            let delta = (0, 0, blocks as i64);
-            note_levels(self.recorder, self.scaler, start, self.index, delta);
+            self.recorder.take_kv_blocks(self.index, start, blocks);
+            if let Some(scaler) = self.scaler {
+                scaler.levels_changed(start, 0, blocks as i64);
+            }
         }
         let planned = PlannedStep {
             work,
