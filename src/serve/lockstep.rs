@@ -16,10 +16,11 @@
 //!   wait in a min-heap, whose top is the next completion and tells how many members complete
 //!   then, so the scan that takes them out stops at the last of them.
 //!
-//! A step that would not move every member by one token (a preemption, a step budget too
-//! small for them) first writes every member's state back ([`Lockstep::catch_up`]), puts them
-//! back in the batch's order and goes through the scheduler's pass over the batch, so the
-//! results are those of that pass.
+//! A step whose budget is too small for every member to move by one token first writes
+//! every member's state back ([`Lockstep::catch_up`]), puts them back in the batch's order and
+//! goes through the scheduler's pass over the batch, so the results are those of that pass.
+//! A step whose members need more KV blocks than are free preempts the newest sequences as
+//! that pass would, a member leaving the lockstep first ([`Lockstep::release_newest`]).
 
 use super::block_size::BlockSize;
 use super::replica::Sequence;
@@ -46,8 +47,15 @@ pub struct Lockstep {
     /// The tick at which each member completes, by its place in the batch: a dense copy,
     /// so that finding completions scans 8 bytes a member.
     done_ticks: Vec<u64>,
-    /// The same ticks, earliest on top: the next completion.
+    /// The same ticks, earliest on top: the next completion; with the ticks of members that
+    /// left before completing, until they come to the top.
     upcoming: BinaryHeap<Reverse<u64>>,
+    /// The ticks in `upcoming` of members that left before completing, earliest on top; its
+    /// top is never `upcoming`'s.
+    dropped: BinaryHeap<Reverse<u64>>,
+    /// The members' places in the batch's order ([`Sequence::order`]), by their place in the
+    /// batch, as `done_ticks`.
+    orders: Vec<u64>,
     /// Whether members have left out of the batch's order (by a swap).
     shuffled: bool,
     /// Tokens in a KV block.
@@ -83,6 +91,8 @@ impl Lockstep {
             residues: [0; MAX_LOCKSTEP_BLOCK],
             done_ticks: Vec::new(),
             upcoming: BinaryHeap::new(),
+            dropped: BinaryHeap::new(),
+            orders: Vec::new(),
             shuffled: false,
             block,
         }
@@ -134,7 +144,9 @@ impl Lockstep {
         self.residues[self.block.rem_signed(offset) as usize] += 1;
         let done_at = self.tick + u64::from(seq.request.output_tokens) - seq.generated;
         self.done_ticks.push(done_at);
+        self.orders.push(seq.order);
         self.upcoming.push(Reverse(done_at));
+        self.drop_dropped();
         self.len += 1;
     }
 
@@ -161,6 +173,7 @@ impl Lockstep {
         let mut completing = 0;
         while self.upcoming.peek() == Some(&Reverse(tick)) {
             self.upcoming.pop();
+            self.drop_dropped();
             completing += 1;
         }
         let mut below = self.len;
@@ -173,6 +186,7 @@ impl Lockstep {
             let last = self.len - 1;
             batch.swap(index, last);
             self.done_ticks.swap_remove(index);
+            self.orders.swap_remove(index);
             self.shuffled |= index != last;
             let mut seq = batch.remove(last);
             self.catch_up(&mut seq, last_seen);
@@ -180,6 +194,41 @@ impl Lockstep {
             done.push(seq);
         }
         done[first..].sort_unstable_by_key(|seq| seq.order);
+    }
+
+    /// The member that joined the batch last leaves, caught up as of `last_seen`: it becomes
+    /// the first sequence of `batch` after the members, the one the scheduler's pass would
+    /// preempt first where none follows them.
+    pub fn release_newest(&mut self, batch: &mut [Sequence], last_seen: Option<SimTime>) {
+        let last = self.len - 1;
+        let newest = self
+            .orders
+            .iter()
+            .enumerate()
+            .max_by_key(|&(_, &order)| order)
+            .map(|(i, _)| i)
+            .expect("members");
+        debug_assert_eq!(self.orders[newest], batch[newest].order);
+        batch.swap(newest, last);
+        let done_at = self.done_ticks.swap_remove(newest);
+        self.orders.swap_remove(newest);
+        self.shuffled |= newest != last;
+        let seq = &mut batch[last];
+        self.catch_up(seq, last_seen);
+        self.leave(seq);
+        self.dropped.push(Reverse(done_at));
+        self.drop_dropped();
+    }
+
+    /// Takes the ticks of members that left before completing off the top of `upcoming`.
+    fn drop_dropped(&mut self) {
+        while let Some(&top) = self.dropped.peek() {
+            if self.upcoming.peek() != Some(&top) {
+                break;
+            }
+            self.upcoming.pop();
+            self.dropped.pop();
+        }
     }
 
     /// Writes a member's state now into its fields: its tokens, its KV blocks, and its last
@@ -212,7 +261,9 @@ impl Lockstep {
         self.offset_sum = 0;
         self.residues = [0; MAX_LOCKSTEP_BLOCK];
         self.done_ticks.clear();
+        self.orders.clear();
         self.upcoming.clear();
+        self.dropped.clear();
         std::mem::take(&mut self.shuffled)
     }
 

@@ -763,10 +763,9 @@ impl Replica {
         observer: &mut impl Observer,
         work: &mut StepWork,
     ) -> u64 {
-        let members = self.schedule_lockstep(work);
+        let (members, mut preempted) = self.schedule_lockstep(now, observer, work);
         let mut budget = self.config.max_tokens_per_step as u64 - members as u64;
         let mut prefill = 0;
-        let mut preempted = false;
         self.preempted = false;
         let mut i = members;
         while i < self.running.len() && budget > 0 {
@@ -858,32 +857,55 @@ impl Replica {
         prefill
     }
 
-    /// Schedules the lockstep's members, one decode token each, when the step budget and
-    /// the free KV blocks cover them; the decoders after them that emitted with them join
-    /// first. Returns the members scheduled: none when the step must take the scheduler's
-    /// pass over the whole batch, for which every member's state is written back first.
+    /// Schedules the lockstep's members, one decode token each, when the step budget covers
+    /// them; the decoders after them that emitted with them join first. Returns the members
+    /// scheduled, and whether sequences were preempted for their KV blocks: no members when
+    /// the step must take the scheduler's pass over the whole batch, for which every
+    /// member's state is written back first.
     ///
-    /// The pass would give each member its token and its block without a preemption, so it
-    /// goes on from the first sequence after them, with the budget and blocks left: from
-    /// there it preempts only sequences after the one it is at, never a member.
-    fn schedule_lockstep(&mut self, work: &mut StepWork) -> usize {
+    /// The pass gives each member its token and, where the free blocks run out, preempts the
+    /// newest sequence of the batch (one after the members, else the member that joined the
+    /// batch last) until they cover the member it is at; where the member is the last left,
+    /// itself. So it preempts the fewest newest sequences whose blocks, with the free ones,
+    /// cover the members left: the newest are preempted here until they do. The pass then
+    /// goes on from the first sequence after the members, with the budget and blocks left:
+    /// from there it preempts only sequences after the one it is at, never a member.
+    fn schedule_lockstep(
+        &mut self,
+        now: SimTime,
+        observer: &mut impl Observer,
+        work: &mut StepWork,
+    ) -> (usize, bool) {
         let members = self.join_lockstep();
         if members == 0 {
-            return 0;
+            return (0, false);
         }
-        let lock = self.lockstep.as_mut().expect("members are in a lockstep");
-        let blocks = lock.new_blocks();
-        if members as u64 > u64::from(self.config.max_tokens_per_step) || !self.kv.try_take(blocks)
-        {
+        if members as u64 > u64::from(self.config.max_tokens_per_step) {
             self.release_lockstep();
-            return 0;
+            return (0, false);
         }
-        let (n, context) = (members as u64, lock.context());
+        let mut preempted = false;
+        loop {
+            let lock = self.lockstep.as_mut().expect("members are in a lockstep");
+            if lock.len() == 0 {
+                return (0, preempted);
+            }
+            if self.kv.try_take(lock.new_blocks()) {
+                break;
+            }
+            if self.running.len() == lock.len() {
+                lock.release_newest(&mut self.running, self.last_seen);
+            }
+            self.preempt_newest(now, observer);
+            preempted = true;
+        }
+        let lock = self.lockstep.as_ref().expect("members are in a lockstep");
+        let (n, context) = (lock.len() as u64, lock.context());
         work.tokens += n;
         work.cached_context += context;
         work.attention_pairs += context + n;
         work.logits += n;
-        members
+        (lock.len(), preempted)
     }
 
     /// The decoders right after the lockstep's members that emitted with them join them;
