@@ -345,18 +345,17 @@ impl Recorder {
         ) = egress;
     }
 
-    /// A step of a replica of `gpus` GPUs ran from `start` to `end`, drawing `above_idle`
-    /// watts per GPU more than idle.
+    /// A step of a replica of `gpus` GPUs ran from `t0` to `t1` (seconds:
+    /// [`SimTime::secs`] of its start and end), drawing `above_idle` watts per GPU more than
+    /// idle.
     pub fn step(
         &mut self,
         replica: usize,
-        start: SimTime,
-        end: SimTime,
+        (t0, t1): (f64, f64),
         gpus: u32,
         step: &PlannedStep,
         above_idle: Watts,
     ) {
-        let (t0, t1) = (start.secs(), end.secs());
         let duration = t1 - t0;
         let gpus = f64::from(gpus);
         let record = &mut self.replicas[replica];
@@ -444,10 +443,10 @@ impl Recorder {
             .expect("servers on ≥ 0");
     }
 
-    /// Replica `replica` takes `blocks` more KV blocks at `at`: [`Recorder::change_levels`]
-    /// of the KV blocks alone, as a run's steps take them.
-    pub fn take_kv_blocks(&mut self, replica: usize, at: SimTime, blocks: u64) {
-        self.integrate_replica(replica, at.secs());
+    /// Replica `replica` takes `blocks` more KV blocks at `at_s` ([`SimTime::secs`]):
+    /// [`Recorder::change_levels`] of the KV blocks alone, as a run's steps take them.
+    pub fn take_kv_blocks(&mut self, replica: usize, at_s: f64, blocks: u64) {
+        self.integrate_replica(replica, at_s);
         let record = &mut self.replicas[replica];
         record.levels.kv_blocks += blocks;
         record.peak_kv = record.peak_kv.max(record.levels.kv_blocks);
@@ -681,7 +680,7 @@ mod tests {
             // Within a bin, then across one, then at the horizon.
             for (t, blocks) in [(12.5, 4), (40.0, 1), (60.0, 7)] {
                 if take {
-                    r.take_kv_blocks(0, at(t), blocks);
+                    r.take_kv_blocks(0, at(t).secs(), blocks);
                 } else {
                     r.change_levels(0, at(t), 0, 0, blocks as i64);
                 }

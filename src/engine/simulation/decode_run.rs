@@ -40,6 +40,8 @@ pub(super) struct RunState {
     step: u64,
     /// When it ends.
     end: SimTime,
+    /// `end` in seconds, which its finish and the next step's start both need.
+    end_s: f64,
     /// When the last finished step's tokens reached their users.
     last_seen: SimTime,
     /// Tokens step one emits.
@@ -116,6 +118,7 @@ impl Simulation<'_> {
         run.active = true;
         run.step = 1;
         run.end = end;
+        run.end_s = end.secs();
         run.last_seen = SimTime::ZERO;
         run.first_emits = emits;
         run.done = false;
@@ -284,7 +287,7 @@ impl Settling<'_> {
     fn finish_step(&mut self) {
         let run = &mut *self.run;
         let (end, tokens) = (run.end, run.plan.sequences);
-        let seen = SimTime::from_secs(self.responses.send(end.secs())).max(end);
+        let seen = SimTime::from_secs(self.responses.send(run.end_s)).max(end);
         self.recorder.inter_token(seen - run.last_seen, tokens);
         let bytes = self.responses.bytes();
         self.recorder.output_tokens(self.index, seen, tokens, bytes);
@@ -300,7 +303,7 @@ impl Settling<'_> {
             return false;
         }
         run.step += 1;
-        let start = run.end;
+        let (start, start_s) = (run.end, run.end_s);
         let blocks = run.plan.new_blocks(run.step);
         let work = run.plan.work(run.step);
         // Worked out when the run's event was put, unless the step starts as the event comes.
@@ -317,7 +320,7 @@ impl Settling<'_> {
         };
         if blocks > 0 {
             self.replica.take_run_blocks(blocks);
-            self.recorder.take_kv_blocks(self.index, start, blocks);
+            self.recorder.take_kv_blocks(self.index, start_s, blocks);
             if let Some(scaler) = self.scaler {
                 scaler.levels_changed(start, 0, blocks as i64);
             }
@@ -327,9 +330,17 @@ impl Settling<'_> {
             cost,
             prefill_tokens: 0,
         };
-        let span = (self.index, start, end);
-        record_step(self.recorder, self.scenario, self.perf, span, &planned);
-        run.end = end;
+        let end_s = end.secs();
+        let (span, secs) = ((self.index, start, end), (start_s, end_s));
+        record_step(
+            self.recorder,
+            self.scenario,
+            self.perf,
+            span,
+            secs,
+            &planned,
+        );
+        (run.end, run.end_s) = (end, end_s);
         true
     }
 }

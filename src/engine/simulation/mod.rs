@@ -484,6 +484,7 @@ impl Simulation<'_> {
             self.scenario,
             &self.perf,
             (index, start, end),
+            (start.secs(), end.secs()),
             step,
         );
     }
@@ -569,18 +570,19 @@ impl Simulation<'_> {
 }
 
 /// [`Simulation::record_step`], on the parts of the simulation it uses: replica `index`'s
-/// step ran from `start` to `end`.
+/// step ran from `start` to `end`, `secs` in seconds (given, as a run has them at hand).
 fn record_step(
     recorder: &mut Recorder,
     scenario: &Scenario,
     perf: &PerfModel,
     (index, start, end): (usize, SimTime, SimTime),
+    secs: (f64, f64),
     step: &PlannedStep,
 ) {
     let power = scenario.gpu_power;
     let above_idle = power.power(perf.activity(&step.cost, end - start)) - power.idle;
     let gpus = scenario.replica.parallelism.gpus();
-    recorder.step(index, start, end, gpus, step, above_idle);
+    recorder.step(index, secs, gpus, step, above_idle);
 }
 
 /// [`Simulation::note_levels`], on the parts of the simulation it uses.
