@@ -81,8 +81,8 @@ struct Slot {
     serving: bool,
     /// Its run of decode steps, in flight or not.
     run: RunState,
-    /// The costs and ends of the run's steps after the one in flight, up to its event, worked out
-    /// when the event was put (kept here to be reused from run to run).
+    /// The costs and ends of the run's steps after the one in flight, up to its event,
+    /// worked out when the event was put (kept here to be reused from run to run).
     run_costs: VecDeque<(StepCost, SimTime)>,
 }
 
