@@ -183,15 +183,8 @@ impl Lockstep {
             completing -= 1;
             // The last member, swapped in, has been looked at: it does not complete.
             below = index;
-            let last = self.len - 1;
-            batch.swap(index, last);
-            self.done_ticks.swap_remove(index);
-            self.orders.swap_remove(index);
-            self.shuffled |= index != last;
-            let mut seq = batch.remove(last);
-            self.catch_up(&mut seq, last_seen);
-            self.leave(&seq);
-            done.push(seq);
+            self.leave_at(batch, index, last_seen);
+            done.push(batch.remove(self.len));
         }
         done[first..].sort_unstable_by_key(|seq| seq.order);
     }
@@ -200,7 +193,6 @@ impl Lockstep {
     /// the first sequence of `batch` after the members, the one the scheduler's pass would
     /// preempt first where none follows them.
     pub fn release_newest(&mut self, batch: &mut [Sequence], last_seen: Option<SimTime>) {
-        let last = self.len - 1;
         let newest = self
             .orders
             .iter()
@@ -209,15 +201,29 @@ impl Lockstep {
             .map(|(i, _)| i)
             .expect("members");
         debug_assert_eq!(self.orders[newest], batch[newest].order);
-        batch.swap(newest, last);
-        let done_at = self.done_ticks.swap_remove(newest);
-        self.orders.swap_remove(newest);
-        self.shuffled |= newest != last;
+        let done_at = self.leave_at(batch, newest, last_seen);
+        self.dropped.push(Reverse(done_at));
+        self.drop_dropped();
+    }
+
+    /// Member `index` of `batch` leaves, caught up as of `last_seen`: the last member takes
+    /// its place, in `batch` and in the dense copies, and it becomes the first sequence after
+    /// the members. Returns its completion tick, which stays in the heap.
+    fn leave_at(
+        &mut self,
+        batch: &mut [Sequence],
+        index: usize,
+        last_seen: Option<SimTime>,
+    ) -> u64 {
+        let last = self.len - 1;
+        batch.swap(index, last);
+        let done_at = self.done_ticks.swap_remove(index);
+        self.orders.swap_remove(index);
+        self.shuffled |= index != last;
         let seq = &mut batch[last];
         self.catch_up(seq, last_seen);
         self.leave(seq);
-        self.dropped.push(Reverse(done_at));
-        self.drop_dropped();
+        done_at
     }
 
     /// Takes the ticks of members that left before completing off the top of `upcoming`.
