@@ -14,7 +14,8 @@ pub use across_runs::{Spread, quantile, rank_correlation, spread};
 pub use exact::ExactSum;
 pub use latency::{LatencyStats, LatencySummary};
 pub use recorder::{
-    Completion, Counters, LatencyDistributions, PrefixCounts, Recorder, RunMeasurements,
+    Completion, Counters, LatencyDistributions, PrefixCounts, Recorder, RunMeasurements, RunStep,
+    TokensOut,
 };
 pub use slo::{LatencyMetric, Slo, SloTarget};
 pub use summary::{Capacity, Latencies, PrefixCacheSummary, RunSummary, TimeSeriesRow};

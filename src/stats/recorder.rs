@@ -14,7 +14,7 @@ use super::summary::{Capacity, RunSummary, TimeSeriesRow};
 use super::timeseries::{BinFinder, BinSums, TimeSeries};
 use crate::engine::time::SimTime;
 use crate::serve::{Observer, PlannedStep, PrefixLookup, Rejection};
-use crate::units::{Seconds, Watts, u64_to_f64};
+use crate::units::{Seconds, Watts};
 use crate::workload::Request;
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +87,34 @@ impl ReplicaRecord {
         }
         &mut self.sums
     }
+}
+
+/// Tokens a step sent down a replica's edge stream: `tokens` of them, `bytes` in all, that
+/// reached their users at `at`.
+#[derive(Clone, Copy, Debug)]
+pub struct TokensOut {
+    /// When they reached their users.
+    pub at: SimTime,
+    /// How many.
+    pub tokens: u64,
+    /// Their bytes over the edge.
+    pub bytes: f64,
+}
+
+/// A step that starts, as [`Recorder::step`] records it, with the KV blocks it takes as it
+/// starts.
+#[derive(Clone, Copy, Debug)]
+pub struct RunStep<'a> {
+    /// Its start and end, seconds ([`SimTime::secs`]).
+    pub secs: (f64, f64),
+    /// KV blocks it takes as it starts.
+    pub blocks: u64,
+    /// GPUs of its replica.
+    pub gpus: u32,
+    /// What it does and costs.
+    pub step: &'a PlannedStep,
+    /// Watts per GPU above idle while it runs.
+    pub above_idle: Watts,
 }
 
 /// Plain counts over the run.
@@ -372,10 +400,7 @@ impl Recorder {
         if record.finder.one_span(t0, t1) {
             // What the loop below does for one span, without it.
             let sums = record.sums(&mut self.series, first);
-            sums.gpu_busy_s += gpus * duration;
-            sums.flops += flops;
-            sums.memory_bytes += bytes;
-            sums.active_energy_j += above_idle.0 * gpus * duration;
+            sums.add_whole_step(gpus, duration, (flops, bytes), above_idle);
             return;
         }
         for (bin, dt) in self.series.spans_from(first, t0, t1) {
@@ -452,6 +477,81 @@ impl Recorder {
         record.peak_kv = record.peak_kv.max(record.levels.kv_blocks);
     }
 
+    /// One step of a run of decode steps ends at replica `replica`: `out`, the tokens the
+    /// step sent (none for step one, which finishes as a single step), then `next`, the step
+    /// after it, if any. The same record as [`Recorder::output_tokens`], then
+    /// [`Recorder::take_kv_blocks`] (if the next step takes blocks) and [`Recorder::step`],
+    /// in one call: the steps of a run mostly fall in the bin of the step before, where one
+    /// check of the bin's bounds stands for the three calls' finding of their bins.
+    pub fn run_step(&mut self, replica: usize, out: Option<TokensOut>, next: Option<RunStep>) {
+        if self.run_step_in_bin(replica, out, next) {
+            return;
+        }
+        if let Some(out) = out {
+            self.output_tokens(replica, out.at, out.tokens, out.bytes);
+        }
+        if let Some(next) = next {
+            if next.blocks > 0 {
+                self.take_kv_blocks(replica, next.secs.0, next.blocks);
+            }
+            self.step(replica, next.secs, next.gpus, next.step, next.above_idle);
+        }
+    }
+
+    /// [`Recorder::run_step`] where every time it records falls in the bin the replica's
+    /// sums are for, within one span: its adds, in the same order, to the same sums (so the
+    /// same bits). Returns `false`, having changed nothing, where a time falls elsewhere.
+    fn run_step_in_bin(
+        &mut self,
+        replica: usize,
+        out: Option<TokensOut>,
+        next: Option<RunStep>,
+    ) -> bool {
+        let record = &mut self.replicas[replica];
+        let finder = record.finder;
+        let Some(bin) = finder.bin().filter(|&bin| bin == record.bin) else {
+            return false;
+        };
+        if out.is_some_and(|out| !finder.holds(out.at.secs())) {
+            return false;
+        }
+        if let Some(next) = &next {
+            let ((t0, t1), since) = (next.secs, record.since_s);
+            let levels_in_bin = next.blocks == 0 || (finder.holds(since) && since <= t0);
+            if !(finder.holds(t0) && finder.one_span(t0, t1) && levels_in_bin) {
+                return false;
+            }
+        }
+        if let Some(out) = out {
+            self.counts.output_tokens += out.tokens;
+            self.series.bin_mut(bin).output_tokens += out.tokens;
+            record.sums.egress_bytes += out.bytes;
+        }
+        if let Some(next) = next {
+            let (t0, t1) = next.secs;
+            if next.blocks > 0 {
+                if record.since_s < t0 {
+                    record.sums.add_levels(&record.levels, t0 - record.since_s);
+                    record.since_s = t0;
+                }
+                record.levels.kv_blocks += next.blocks;
+                record.peak_kv = record.peak_kv.max(record.levels.kv_blocks);
+            }
+            let cost = &next.step.cost;
+            record.tensor_link_bytes += cost.tensor_link_bytes.0;
+            record.pipeline_link_bytes += cost.pipeline_link_bytes.0;
+            if next.step.prefill_tokens > 0 {
+                self.series.bin_mut(bin).prefill_tokens += next.step.prefill_tokens;
+            }
+            let work = (cost.flops.0, cost.memory_bytes.0);
+            let gpus = f64::from(next.gpus);
+            record
+                .sums
+                .add_whole_step(gpus, t1 - t0, work, next.above_idle);
+        }
+        true
+    }
+
     /// Adds replica `replica`'s levels from their last change up to `t` into the bins.
     fn integrate_replica(&mut self, replica: usize, t: f64) {
         let record = &mut self.replicas[replica];
@@ -460,18 +560,12 @@ impl Recorder {
         if record.finder.one_span(record.since_s, t) {
             // What the loop below does for one span, without it.
             let dt = t - record.since_s;
-            let sums = record.sums(&mut self.series, first);
-            sums.waiting_s += u64_to_f64(levels.waiting) * dt;
-            sums.running_s += u64_to_f64(levels.running) * dt;
-            sums.kv_blocks_s += u64_to_f64(levels.kv_blocks) * dt;
+            record.sums(&mut self.series, first).add_levels(&levels, dt);
             record.since_s = t;
             return;
         }
         for (bin, dt) in self.series.spans_from(first, record.since_s, t) {
-            let sums = record.sums(&mut self.series, bin);
-            sums.waiting_s += u64_to_f64(levels.waiting) * dt;
-            sums.running_s += u64_to_f64(levels.running) * dt;
-            sums.kv_blocks_s += u64_to_f64(levels.kv_blocks) * dt;
+            record.sums(&mut self.series, bin).add_levels(&levels, dt);
         }
         record.since_s = record.since_s.max(t);
     }
@@ -695,5 +789,62 @@ mod tests {
         let mean = (30.0 * 2.5 + 34.0 * 27.5 + 35.0 * 20.0) / 60.0 / 200.0;
         assert!((taken.summary.utilization.kv_cache_mean - mean).abs() < 1e-12);
         assert!((taken.summary.utilization.kv_cache_peak - 0.42).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_run_step_records_what_its_three_calls_record() {
+        use crate::perf_model::{StepCost, StepWork};
+        use crate::units::{Bytes, Flops};
+        let record = |fused: bool| {
+            let mut r = Recorder::new(60.0, 30.0, 1);
+            r.change_servers_on(at(0.0), 1);
+            r.change_levels(0, at(1.0), 1, 3, 30);
+            let mut t = at(1.0);
+            // Steps of uneven lengths and costs, some taking blocks; the 18th crosses the bin
+            // at 30 s, the tokens of the 17th reach their users after it, and the last ends
+            // past the horizon.
+            for i in 0..40u32 {
+                let end = t + Seconds(1.3 + 0.37 * f64::from(i % 5));
+                let step = PlannedStep {
+                    cost: StepCost {
+                        flops: Flops(1e12 * (1.0 + f64::from(i) / 7.0)),
+                        memory_bytes: Bytes(3e9 / (1.0 + f64::from(i))),
+                        tensor_link_bytes: Bytes(1e6 / 3.0),
+                        ..StepCost::default()
+                    },
+                    work: StepWork::default(),
+                    prefill_tokens: 0,
+                };
+                let out = (i > 0).then(|| TokensOut {
+                    at: t + Seconds(if i == 17 { 2.5 } else { 0.01 }),
+                    tokens: 3,
+                    bytes: 12.1 + f64::from(i),
+                });
+                let next = RunStep {
+                    secs: (t.secs(), end.secs()),
+                    blocks: u64::from(i % 3),
+                    gpus: 2,
+                    step: &step,
+                    above_idle: Watts(300.0 + f64::from(i) / 3.0),
+                };
+                if fused {
+                    r.run_step(0, out, Some(next));
+                } else {
+                    if let Some(out) = out {
+                        r.output_tokens(0, out.at, out.tokens, out.bytes);
+                    }
+                    if next.blocks > 0 {
+                        r.take_kv_blocks(0, next.secs.0, next.blocks);
+                    }
+                    r.step(0, next.secs, next.gpus, &step, next.above_idle);
+                }
+                t = end;
+            }
+            r.finish(&capacity())
+        };
+        let (fused, apart) = (record(true), record(false));
+        assert_eq!(fused.timeseries, apart.timeseries);
+        assert_eq!(fused.summary, apart.summary);
+        assert_eq!(fused.summary.throughput.output_tokens, 39 * 3);
     }
 }

@@ -4,7 +4,8 @@
 //! bin is the same whatever the order its terms came in.
 
 use super::ExactSum;
-use crate::units::u64_to_f64;
+use super::recorder::Levels;
+use crate::units::{Watts, u64_to_f64};
 
 /// What one interval accumulates.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -91,6 +92,32 @@ pub struct BinSums {
     pub running_s: f64,
     /// ∫ KV blocks in use dt.
     pub kv_blocks_s: f64,
+}
+
+impl BinSums {
+    /// A step of `gpus` GPUs within one bin: `duration` seconds, `(flops, bytes)` of work,
+    /// drawing `above_idle` watts per GPU above idle.
+    #[inline]
+    pub fn add_whole_step(
+        &mut self,
+        gpus: f64,
+        duration: f64,
+        (flops, bytes): (f64, f64),
+        above_idle: Watts,
+    ) {
+        self.gpu_busy_s += gpus * duration;
+        self.flops += flops;
+        self.memory_bytes += bytes;
+        self.active_energy_j += above_idle.0 * gpus * duration;
+    }
+
+    /// `levels` held for `dt` seconds.
+    #[inline]
+    pub fn add_levels(&mut self, levels: &Levels, dt: f64) {
+        self.waiting_s += u64_to_f64(levels.waiting) * dt;
+        self.running_s += u64_to_f64(levels.running) * dt;
+        self.kv_blocks_s += u64_to_f64(levels.kv_blocks) * dt;
+    }
 }
 
 impl Bin {
@@ -223,7 +250,7 @@ impl BinFinder {
     /// [`TimeSeries::index_at`] of `t` in `series`.
     #[inline]
     pub fn index_at(&mut self, series: &TimeSeries, t: f64) -> usize {
-        if self.from <= t && t < self.to {
+        if self.holds(t) {
             return self.bin;
         }
         self.find(series, t)
@@ -240,6 +267,19 @@ impl BinFinder {
             edge: series.span_edge(bin),
         };
         bin
+    }
+
+    /// The bin it knows, if any.
+    #[inline]
+    pub fn bin(&self) -> Option<usize> {
+        (self.from < self.to).then_some(self.bin)
+    }
+
+    /// Whether `t` is in the bin it knows: [`BinFinder::index_at`] would give that bin
+    /// without looking further.
+    #[inline]
+    pub fn holds(&self, t: f64) -> bool {
+        self.from <= t && t < self.to
     }
 
     /// Whether [`TimeSeries::spans_from`] gives `[start, end)` as one span, `end − start`

@@ -15,7 +15,7 @@
 //! finished as a single step, through the scheduler, which completes what it completes.
 
 use super::scaling::Scaler;
-use super::{Event, Simulation, Slot, record_step};
+use super::{Event, Simulation, Slot, above_idle};
 use crate::engine::Stepping;
 use crate::engine::time::SimTime;
 use crate::fleet::RouterPolicy;
@@ -24,7 +24,7 @@ use crate::fleet::edge::Responses;
 use crate::perf_model::{FixedPart, PerfModel, StepCost};
 use crate::scenario::Scenario;
 use crate::serve::{DecodeRun, Observer, PlannedStep, Replica};
-use crate::stats::Recorder;
+use crate::stats::{Recorder, RunStep, TokensOut};
 use std::collections::VecDeque;
 
 /// A replica's run: where its settling stands. Kept in its slot from run to run and planned
@@ -165,12 +165,12 @@ impl Simulation<'_> {
             self.finish_first_step(index);
         }
         let mut settling = self.settling(index);
-        if first && !settling.start_next() {
+        if first && !settling.start_next(None) {
             return;
         }
         while due(settling.run) {
-            settling.finish_step();
-            if !settling.start_next() {
+            let out = settling.send_tokens();
+            if !settling.start_next(Some(out)) {
                 return;
             }
         }
@@ -283,23 +283,31 @@ struct Settling<'s> {
 }
 
 impl Settling<'_> {
-    /// A later step of the run finishes: every sequence emits a token.
-    fn finish_step(&mut self) {
+    /// A later step of the run finishes: every sequence emits a token, which goes down the
+    /// replica's edge stream; the gap since the last is recorded, the tokens with the next
+    /// step ([`Settling::start_next`]).
+    fn send_tokens(&mut self) -> TokensOut {
         let run = &mut *self.run;
         let (end, tokens) = (run.end, run.plan.sequences);
         let seen = SimTime::from_secs(self.responses.send(run.end_s)).max(end);
         self.recorder.inter_token(seen - run.last_seen, tokens);
-        let bytes = self.responses.bytes();
-        self.recorder.output_tokens(self.index, seen, tokens, bytes);
         run.last_seen = seen;
+        let bytes = self.responses.bytes();
+        TokensOut {
+            at: seen,
+            tokens,
+            bytes,
+        }
     }
 
-    /// The step in flight has finished: the next one starts (it takes its KV blocks and is
-    /// priced), unless that was the run's last step. Returns whether one started.
-    fn start_next(&mut self) -> bool {
+    /// The step in flight has finished, having sent `out`: the next one starts (it takes its
+    /// KV blocks and is priced), unless that was the run's last step. Returns whether one
+    /// started.
+    fn start_next(&mut self, out: Option<TokensOut>) -> bool {
         let run = &mut *self.run;
         if run.step == run.plan.last && run.plan.extend(run.step + 1) == run.step {
             run.done = true;
+            self.recorder.run_step(self.index, out, None);
             return false;
         }
         run.step += 1;
@@ -320,7 +328,6 @@ impl Settling<'_> {
         };
         if blocks > 0 {
             self.replica.take_run_blocks(blocks);
-            self.recorder.take_kv_blocks(self.index, start_s, blocks);
             if let Some(scaler) = self.scaler {
                 scaler.levels_changed(start, 0, blocks as i64);
             }
@@ -331,15 +338,14 @@ impl Settling<'_> {
             prefill_tokens: 0,
         };
         let end_s = end.secs();
-        let (span, secs) = ((self.index, start, end), (start_s, end_s));
-        record_step(
-            self.recorder,
-            self.scenario,
-            self.perf,
-            span,
-            secs,
-            &planned,
-        );
+        let next = RunStep {
+            secs: (start_s, end_s),
+            blocks,
+            gpus: self.scenario.replica.parallelism.gpus(),
+            step: &planned,
+            above_idle: above_idle(self.scenario, self.perf, &cost, end - start),
+        };
+        self.recorder.run_step(self.index, out, Some(next));
         (run.end, run.end_s) = (end, end_s);
         true
     }

@@ -22,6 +22,7 @@ use crate::perf_model::{PerfModel, StepCost};
 use crate::scenario::Scenario;
 use crate::serve::{Attempt, Finished, KvCache, PlannedStep, Rejection, Replica};
 use crate::stats::{Capacity, Recorder, RunMeasurements};
+use crate::units::{Seconds, Watts};
 use crate::workload::{Request, RequestSource};
 use rand::rngs::Xoshiro256PlusPlus;
 use std::collections::VecDeque;
@@ -579,10 +580,15 @@ fn record_step(
     secs: (f64, f64),
     step: &PlannedStep,
 ) {
-    let power = scenario.gpu_power;
-    let above_idle = power.power(perf.activity(&step.cost, end - start)) - power.idle;
+    let above_idle = above_idle(scenario, perf, &step.cost, end - start);
     let gpus = scenario.replica.parallelism.gpus();
     recorder.step(index, secs, gpus, step, above_idle);
+}
+
+/// The watts per GPU above idle of a step that costs `cost` and lasts `duration`.
+fn above_idle(scenario: &Scenario, perf: &PerfModel, cost: &StepCost, duration: Seconds) -> Watts {
+    let power = scenario.gpu_power;
+    power.power(perf.activity(cost, duration)) - power.idle
 }
 
 /// [`Simulation::note_levels`], on the parts of the simulation it uses.
