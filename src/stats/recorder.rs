@@ -800,9 +800,9 @@ mod tests {
             r.change_servers_on(at(0.0), 1);
             r.change_levels(0, at(1.0), 1, 3, 30);
             let mut t = at(1.0);
-            // Steps of uneven lengths and costs, some taking blocks; the 18th crosses the bin
-            // at 30 s, the tokens of the 17th reach their users after it, and the last ends
-            // past the horizon.
+            // Steps of uneven lengths and costs, some taking blocks. The 15th (28.82 s to
+            // 31.60 s) crosses the bin at 30 s, and the tokens of the one before it reach
+            // their users only in the next bin (31.32 s); the 30th crosses the horizon.
             for i in 0..40u32 {
                 let end = t + Seconds(1.3 + 0.37 * f64::from(i % 5));
                 let step = PlannedStep {
@@ -816,7 +816,7 @@ mod tests {
                     prefill_tokens: 0,
                 };
                 let out = (i > 0).then(|| TokensOut {
-                    at: t + Seconds(if i == 17 { 2.5 } else { 0.01 }),
+                    at: t + Seconds(if i == 14 { 2.5 } else { 0.01 }),
                     tokens: 3,
                     bytes: 12.1 + f64::from(i),
                 });
