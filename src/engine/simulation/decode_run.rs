@@ -123,7 +123,7 @@ impl Simulation<'_> {
         run.first_emits = emits;
         run.done = false;
         run.scheduled_to = 1;
-        slot.run_costs.clear();
+        slot.run_ends.clear();
         self.schedule_run_event(index, to);
         true
     }
@@ -135,16 +135,15 @@ impl Simulation<'_> {
         let run = &mut slot.run;
         debug_assert!(run.active, "a run");
         debug_assert!(!run.done && to >= run.step);
-        // The costs and ends of the steps between the one in flight and `scheduled_to` are
-        // known.
+        // The ends of the steps between the one in flight and `scheduled_to` are known.
         let known = run.scheduled_to.max(run.step);
         let kept = (to.min(known) - run.step) as usize;
-        slot.run_costs.truncate(kept);
-        let mut end = slot.run_costs.back().map_or(run.end, |&(_, end)| end);
+        slot.run_ends.truncate(kept);
+        let mut end = slot.run_ends.back().copied().unwrap_or(run.end);
         for step in known + 1..=to {
             let cost = self.perf.step_with(&run.fixed, &run.plan.work(step));
             end = step_end(end, &cost);
-            slot.run_costs.push_back((cost, end));
+            slot.run_ends.push_back(end);
         }
         run.scheduled_to = to;
         let (replica, epoch) = (index as u32, slot.epoch);
@@ -186,7 +185,7 @@ impl Simulation<'_> {
             responses: self.edge.responses(index, run.plan.sequences),
             run,
             replica: &mut slot.replica,
-            costs: &mut slot.run_costs,
+            ends: &mut slot.run_ends,
             recorder: &mut self.recorder,
             scaler: &mut self.scaler,
             scenario: self.scenario,
@@ -272,8 +271,8 @@ struct Settling<'s> {
     index: usize,
     run: &'s mut RunState,
     replica: &'s mut Replica,
-    /// The run's steps' costs and ends worked out ahead.
-    costs: &'s mut VecDeque<(StepCost, SimTime)>,
+    /// The ends of the run's steps worked out ahead.
+    ends: &'s mut VecDeque<SimTime>,
     /// The replica's stream out, for a step's tokens.
     responses: Responses<'s>,
     recorder: &'s mut Recorder,
@@ -314,18 +313,14 @@ impl Settling<'_> {
         let (start, start_s) = (run.end, run.end_s);
         let blocks = run.plan.new_blocks(run.step);
         let work = run.plan.work(run.step);
+        let cost = self.perf.step_with(&run.fixed, &work);
+        debug_assert_eq!(cost, self.perf.step(&work));
         // Worked out when the run's event was put, unless the step starts as the event comes.
-        let (cost, end) = match self.costs.pop_front() {
-            Some((cost, end)) => {
-                debug_assert_eq!(cost, self.perf.step(&work));
-                debug_assert_eq!(end, step_end(start, &cost));
-                (cost, end)
-            }
-            None => {
-                let cost = self.perf.step_with(&run.fixed, &work);
-                (cost, step_end(start, &cost))
-            }
-        };
+        let end = self
+            .ends
+            .pop_front()
+            .unwrap_or_else(|| step_end(start, &cost));
+        debug_assert_eq!(end, step_end(start, &cost));
         if blocks > 0 {
             self.replica.take_run_blocks(blocks);
             if let Some(scaler) = self.scaler {
